@@ -1,0 +1,50 @@
+"""rewardhub plugin: ``entropy``, the normalized token entropy of a response.
+
+``H / log(T)``, where ``H`` is the Shannon entropy (natural log) of the response's token
+frequencies and ``T`` its number of tokens: 1.0 when every token is different, near 0 for a
+reply that repeats one word, and 0 for fewer than 2 tokens. Tokens come from rewardhub's
+shared tokenizers (``auto`` by default), so Chinese text is split per character, not kept as
+one token.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import rewardhub
+from rewardhub.text import get_tokenizer
+
+__version__ = "0.1.0"
+
+
+def normalized_entropy(tokens: Sequence[str]) -> float:
+    """Shannon entropy of the token frequencies divided by ``log(len(tokens))``."""
+    total = len(tokens)
+    if total < 2:
+        return 0.0
+    counts = Counter(tokens).values()
+    entropy = -sum(c / total * math.log(c / total) for c in counts)
+    return max(0.0, entropy / math.log(total))  # max(): no -0.0 for a single repeated token
+
+
+class Entropy(rewardhub.Reward):
+    """Normalized token entropy of the response (1 = no token repeats, 0 = one token over and over)."""
+
+    name = "entropy"
+    version = __version__
+    batch_size = 1024
+    inputs = ("response",)
+
+    def __init__(self, tokenize: str = "auto"):
+        self.tokenize = tokenize
+        self._tokenizer = get_tokenizer(tokenize)
+
+    def score(self, samples: Sequence[rewardhub.Sample]) -> list[float]:
+        return [normalized_entropy(self._tokenizer(s.response)) for s in samples]
+
+
+@rewardhub.hookimpl
+def register_rewards(register):
+    register(Entropy)

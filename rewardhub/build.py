@@ -1,0 +1,98 @@
+"""Turning config entries and objects into built rewards and metrics.
+
+Shared by the engine, the CLI and the trainer adapters, so a name means the same thing
+everywhere. A run-wide ``tokenize`` is passed to every component whose constructor takes a
+``tokenize`` argument and whose config does not set one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rewardhub import plugins
+from rewardhub.config import ComponentConfig, parse_component
+from rewardhub.rewards import Metric, MetricFunction, Reward, RewardFunction, as_metric, as_reward
+
+
+@dataclass
+class Component:
+    """A built reward (or metric) with its config: the column key, weight and args."""
+
+    key: str
+    weight: float
+    config: ComponentConfig
+    reward: Any  # a Reward, or a Metric for metric components
+    distribution: str = "local"
+
+    def describe(self) -> dict[str, Any]:
+        obj = self.reward
+        return {
+            **self.config.to_dict(),
+            "version": str(getattr(obj, "version", "0")),
+            "distribution": self.distribution,
+            "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
+        }
+
+
+def _accepts(obj: Any, arg: str) -> bool:
+    target = obj.fn if isinstance(obj, (RewardFunction, MetricFunction)) else obj
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _with_tokenize(obj: Any, args: dict[str, Any], tokenize: str | None) -> dict[str, Any]:
+    if tokenize and "tokenize" not in args and inspect.isclass(obj) and _accepts(obj, "tokenize"):
+        return {**args, "tokenize": tokenize}
+    if tokenize and "tokenize" not in args and isinstance(obj, MetricFunction) and _accepts(obj, "tokenize"):
+        return {**args, "tokenize": tokenize}
+    return args
+
+
+def _resolve(kind: str, item: Any, block: Iterable[str]) -> tuple[ComponentConfig, Any, str]:
+    """(config, object to build, distribution) for a name, a config entry or an object."""
+    if isinstance(item, (str, dict, ComponentConfig)):
+        config = parse_component(item, f"{kind}s")
+        entry = plugins.registry(block).entry(kind, config.name)
+        return config, entry.obj, entry.distribution
+    name = getattr(item, "name", None) or getattr(item, "__name__", None) or type(item).__name__
+    return ComponentConfig(str(name)), item, "local"
+
+
+def build_rewards(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
+    components = []
+    for item in items:
+        config, obj, dist = _resolve("reward", item, block)
+        try:
+            reward: Reward = as_reward(obj, **_with_tokenize(obj, config.args, tokenize))
+        except TypeError as exc:
+            raise plugins.PluginError(f"reward {config.key!r}: bad args {config.args}: {exc}") from exc
+        components.append(Component(config.key, config.weight, config, reward, dist))
+    _unique(components)
+    return components
+
+
+def build_metrics(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
+    components = []
+    for item in items:
+        config, obj, dist = _resolve("metric", item, block)
+        try:
+            metric: Metric = as_metric(obj, **_with_tokenize(obj, config.args, tokenize))
+        except TypeError as exc:
+            raise plugins.PluginError(f"metric {config.key!r}: bad args {config.args}: {exc}") from exc
+        components.append(Component(config.key, config.weight, config, metric, dist))
+    _unique(components)
+    return components
+
+
+def _unique(components: list[Component]) -> None:
+    seen: set[str] = set()
+    for c in components:
+        if c.key in seen:
+            raise plugins.PluginError(f"{c.key!r} is configured twice; give the second one an 'as' name")
+        seen.add(c.key)

@@ -1,0 +1,1 @@
+"""Built-in plugins: ordinary plugins, listed in ``rewardhub.plugins.DEFAULT_PLUGINS``."""

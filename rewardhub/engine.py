@@ -1,0 +1,380 @@
+"""The batch scoring engine.
+
+Promises (each has a test in ``tests/test_engine.py``):
+
+- batching per reward, at that reward's ``batch_size``;
+- identical samples (equal on the fields the reward reads) scored once;
+- rewards run concurrently, each in its own thread, where they say they are thread safe;
+- group-aware rewards get whole groups: a group is never split across calls;
+- a reward that raises on a batch is retried sample by sample (group by group), so ``None``
+  and an error land on exactly the samples it failed on, and nothing else stops;
+- an optional per-call timeout;
+- per-component values plus a weighted total under a stated policy for missing components,
+  and never a NaN: a non-finite value is a failure of that sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rewardhub.build import Component, build_rewards
+from rewardhub.config import MISSING_POLICIES
+from rewardhub.types import Sample, Score
+
+Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
+
+
+@dataclass
+class ScoredSample:
+    """One sample's results: each component's value, their ``info``, errors and the total."""
+
+    sample: Sample
+    rewards: dict[str, float | None]
+    info: dict[str, dict[str, Any]]
+    errors: dict[str, str]
+    total: float | None
+
+
+@dataclass
+class ScoreBatch(Sequence[ScoredSample]):
+    """The results of one :meth:`Scorer.score` call, by component (columns) and by sample (rows)."""
+
+    samples: list[Sample]
+    components: dict[str, list[float | None]]
+    infos: dict[str, list[dict[str, Any]]]
+    errors: list[dict[str, str]]
+    totals: list[float | None]
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> ScoredSample:  # type: ignore[override]
+        return ScoredSample(
+            self.samples[i],
+            {k: v[i] for k, v in self.components.items()},
+            {k: v[i] for k, v in self.infos.items() if v[i]},
+            self.errors[i],
+            self.totals[i],
+        )
+
+    def __iter__(self) -> Iterator[ScoredSample]:
+        return (self[i] for i in range(len(self)))
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        frame = pd.DataFrame({k: pd.array(v, dtype="Float64") for k, v in self.components.items()})
+        frame["reward"] = pd.array(self.totals, dtype="Float64")
+        frame.insert(0, "id", [s.id for s in self.samples])
+        return frame
+
+
+class Scorer:
+    """Scores samples with a set of rewards.
+
+    ``rewards`` items may be names of installed rewards (``"entropy"``, ``"entropy:0.5"``),
+    config entries (``{"name": ..., "weight": ..., "args": ..., "as": ...}``), or reward
+    objects of any shape :func:`rewardhub.as_reward` accepts. ``missing`` says what the total
+    does when a component has no value for a sample:
+
+    - ``"skip"`` (default, as TRL does): the missing component adds nothing;
+    - ``"renormalize"``: the present components' weighted sum is scaled up by
+      ``sum(all weights) / sum(present weights)``;
+    - ``"propagate"``: the total is ``None``.
+
+    Under every policy a sample with no component value at all gets a ``None`` total.
+    ``cache_size`` keeps that many results per reward across calls (useful when scoring a
+    file in chunks); within one call identical samples are always scored once.
+    """
+
+    def __init__(
+        self,
+        rewards: Iterable[Any] = (),
+        *,
+        missing: str = "skip",
+        timeout: float | None = None,
+        cache_size: int = 0,
+        tokenize: str | None = None,
+        block: Iterable[str] = (),
+    ):
+        if missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
+        self.components: list[Component] = build_rewards(rewards, tokenize=tokenize, block=block)
+        self.missing = missing
+        self.timeout = timeout
+        self.cache_size = cache_size
+        self._cache: dict[str, OrderedDict[str, Score | None]] = {c.key: OrderedDict() for c in self.components}
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> Scorer:
+        """A scorer from a config file path, a dict of the config shape, or a RunConfig."""
+        from rewardhub.config import RunConfig, load_config
+
+        run = config if isinstance(config, RunConfig) else load_config(config)
+        kwargs.setdefault("missing", run.missing)
+        kwargs.setdefault("tokenize", run.tokenize)
+        return cls(run.rewards, **kwargs)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {c.key: c.weight for c in self.components}
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The resolved configuration, for provenance."""
+        return [c.describe() for c in self.components]
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def score(self, samples: Sequence[Sample]) -> ScoreBatch:
+        """Score ``samples`` with every reward; rewards run concurrently where they can."""
+        samples = list(samples)
+        groups = _groups(samples)
+        parallel = [c for c in self.components if c.reward.thread_safe]
+        serial = [c for c in self.components if not c.reward.thread_safe]
+        results: dict[str, tuple[list[Score | None], list[str | None]]] = {}
+        if len(parallel) > 1:
+            with ThreadPoolExecutor(max_workers=len(parallel), thread_name_prefix="rewardhub") as pool:
+                futures = {c.key: pool.submit(self._run, c, samples, groups) for c in parallel}
+                for c in serial:
+                    results[c.key] = self._run(c, samples, groups)
+                results.update({k: f.result() for k, f in futures.items()})
+        else:
+            for c in parallel + serial:
+                results[c.key] = self._run(c, samples, groups)
+        return self._assemble(samples, results)
+
+    async def ascore(self, samples: Sequence[Sample]) -> ScoreBatch:
+        """Like :meth:`score`, for event loops: rewards with a native ``async ascore`` method are
+        awaited, the others run in worker threads, all concurrently."""
+        samples = list(samples)
+        groups = _groups(samples)
+
+        async def run(c: Component) -> tuple[list[Score | None], list[str | None]]:
+            if inspect.iscoroutinefunction(getattr(c.reward, "ascore", None)):
+                return await self._arun(c, samples, groups)
+            return await asyncio.to_thread(self._run, c, samples, groups)
+
+        outcomes = await asyncio.gather(*(run(c) for c in self.components))
+        return self._assemble(samples, {c.key: o for c, o in zip(self.components, outcomes)})
+
+    def close(self) -> None:
+        for c in self.components:
+            c.reward.close()
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one component -------------------------------------------------------------------
+
+    def _plan(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+        """Which samples to score in which batches, and where each result goes back."""
+        reward = c.reward
+        size = max(1, int(reward.batch_size))
+        if reward.group_aware:
+            return _pack(groups, size), None, {}
+        cache = self._cache[c.key]
+        first: dict[str, int] = {}
+        owner = [0] * len(samples)
+        cached: dict[int, Score | None] = {}
+        for i, s in enumerate(samples):
+            key = s.key(reward.inputs)
+            if key not in first:
+                first[key] = i
+                if self.cache_size and key in cache:
+                    cached[i] = cache[key]
+            owner[i] = first[key]
+        todo = [[i] for i in first.values() if i not in cached]
+        keys = {i: k for k, i in first.items()}
+        return _pack(todo, size), (owner, keys), cached
+
+    def _run(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+        batches, dedup, cached = self._plan(c, samples, groups)
+        values: list[Score | None] = [None] * len(samples)
+        errors: list[str | None] = [None] * len(samples)
+        for i, v in cached.items():
+            values[i] = v
+        for batch in batches:
+            self._score_batch(c, samples, batch, values, errors, self._call)
+        return self._finish(c, dedup, values, errors)
+
+    async def _arun(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+        batches, dedup, cached = self._plan(c, samples, groups)
+        values: list[Score | None] = [None] * len(samples)
+        errors: list[str | None] = [None] * len(samples)
+        for i, v in cached.items():
+            values[i] = v
+        for batch in batches:
+            await self._ascore_batch(c, samples, batch, values, errors)
+        return self._finish(c, dedup, values, errors)
+
+    def _finish(self, c: Component, dedup, values, errors):
+        if dedup is None:
+            return values, errors
+        owner, keys = dedup
+        if self.cache_size:
+            self._remember(c.key, {keys[i]: values[i] for i in keys if errors[i] is None})
+        return [values[o] for o in owner], [errors[o] for o in owner]
+
+    def _remember(self, key: str, new: dict[str, Score | None]) -> None:
+        with self._cache_lock:
+            cache = self._cache[key]
+            cache.update(new)
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+
+    def _call(self, c: Component, batch: list[Sample]) -> list[Any]:
+        if self.timeout is None:
+            return c.reward.score(batch)
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["out"] = c.reward.score(batch)
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["exc"] = exc
+
+        worker = threading.Thread(target=target, daemon=True, name=f"rewardhub-{c.key}")
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise TimeoutError(f"timed out after {self.timeout:g}s")
+        if "exc" in box:
+            raise box["exc"]
+        return box["out"]
+
+    def _score_batch(self, c: Component, samples, batch: Batch, values, errors, call: Callable) -> None:
+        indices = [i for unit in batch for i in unit]
+        try:
+            out = call(c, [samples[i] for i in indices])
+            _check_length(out, len(indices))
+        except TimeoutError as exc:
+            _fail(indices, errors, str(exc))
+            return
+        except Exception as exc:
+            if len(batch) > 1:  # isolate the unit (sample or group) that breaks the batch
+                for unit in batch:
+                    self._score_batch(c, samples, [unit], values, errors, call)
+            else:
+                _fail(indices, errors, _message(exc))
+            return
+        _store(indices, out, values, errors)
+
+    async def _ascore_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
+        indices = [i for unit in batch for i in unit]
+        try:
+            coro = c.reward.ascore([samples[i] for i in indices])  # type: ignore[attr-defined]
+            out = await asyncio.wait_for(coro, self.timeout)
+            _check_length(out, len(indices))
+        except asyncio.TimeoutError:
+            _fail(indices, errors, f"timed out after {self.timeout:g}s")
+            return
+        except Exception as exc:
+            if len(batch) > 1:
+                for unit in batch:
+                    await self._ascore_batch(c, samples, [unit], values, errors)
+            else:
+                _fail(indices, errors, _message(exc))
+            return
+        _store(indices, out, values, errors)
+
+    # -- assembling ------------------------------------------------------------------------
+
+    def _assemble(self, samples: list[Sample], results) -> ScoreBatch:
+        components: dict[str, list[float | None]] = {}
+        infos: dict[str, list[dict[str, Any]]] = {}
+        errors: list[dict[str, str]] = [{} for _ in samples]
+        for c in self.components:
+            values, errs = results[c.key]
+            components[c.key] = [None if v is None else v.value for v in values]
+            infos[c.key] = [v.info if v is not None else {} for v in values]
+            for i, e in enumerate(errs):
+                if e is not None:
+                    errors[i][c.key] = e
+        totals = [self._total({k: col[i] for k, col in components.items()}) for i in range(len(samples))]
+        return ScoreBatch(samples, components, infos, errors, totals, self.weights)
+
+    def _total(self, row: dict[str, float | None]) -> float | None:
+        weights = self.weights
+        present = {k: v for k, v in row.items() if v is not None}
+        if not present or (self.missing == "propagate" and len(present) < len(row)):
+            return None
+        total = sum(weights[k] * v for k, v in present.items())
+        if self.missing == "renormalize" and len(present) < len(row):
+            got = sum(weights[k] for k in present)
+            total = total * sum(weights.values()) / got if got else total
+        return float(total) if math.isfinite(total) else None
+
+
+def _groups(samples: list[Sample]) -> list[list[int]]:
+    """Sample indices by group, groups in order of first appearance."""
+    groups: dict[Any, list[int]] = {}
+    for i, s in enumerate(samples):
+        groups.setdefault(s.group_key, []).append(i)
+    return list(groups.values())
+
+
+def _pack(units: list[list[int]], size: int) -> list[Batch]:
+    """Pack units into batches of at most ``size`` samples; a larger unit goes alone, whole."""
+    batches: list[Batch] = []
+    current: Batch = []
+    count = 0
+    for unit in units:
+        if current and count + len(unit) > size:
+            batches.append(current)
+            current, count = [], 0
+        current.append(unit)
+        count += len(unit)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _check_length(out: Any, n: int) -> None:
+    if not isinstance(out, (list, tuple)) or len(out) != n:
+        got = f"{len(out)} values" if isinstance(out, (list, tuple)) else type(out).__name__
+        raise ValueError(f"score() returned {got} for {n} samples")
+
+
+def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
+    for i, raw in zip(indices, out):
+        try:
+            values[i] = normalize(raw)
+        except (TypeError, ValueError) as exc:
+            errors[i] = str(exc)
+
+
+def normalize(raw: Any) -> Score | None:
+    """A reward's raw output as a :class:`Score` (or ``None``), refusing non-finite values."""
+    if raw is None:
+        return None
+    score = raw if isinstance(raw, Score) else Score(raw)
+    if score.value is None:
+        return score
+    if isinstance(score.value, bool) or not isinstance(score.value, (int, float)) and not hasattr(score.value, "__float__"):
+        raise TypeError(f"returned {type(score.value).__name__}, expected a number")
+    value = float(score.value)
+    if not math.isfinite(value):
+        raise ValueError(f"returned {value}, not a finite number")
+    return Score(value, dict(score.info))
+
+
+def _fail(indices: list[int], errors: list[str | None], message: str) -> None:
+    for i in indices:
+        errors[i] = message
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

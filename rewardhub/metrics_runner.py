@@ -1,0 +1,66 @@
+"""Running corpus metrics over a set of samples, whole and per group."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rewardhub.build import build_metrics
+from rewardhub.types import Sample
+
+BY_GROUP_PREFIX = "by_group/"
+
+
+@dataclass
+class MetricResults:
+    """Metric values by name (``by_group/<name>`` for per-group means) and errors by metric."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def compute_metrics(
+    metrics: Iterable[Any],
+    samples: Sequence[Sample],
+    *,
+    by_group: bool = False,
+    tokenize: str | None = None,
+) -> MetricResults:
+    """Compute ``metrics`` (names, config entries or Metric objects) over ``samples``.
+
+    With ``by_group`` each metric is also computed on every group and averaged over groups
+    (unweighted), reported as ``by_group/<name>``. A metric that raises is reported in
+    ``errors`` and the others still run; non-finite values are dropped, never reported.
+    """
+    components = build_metrics(metrics, tokenize=tokenize)
+    samples = list(samples)
+    groups: dict[Any, list[Sample]] = {}
+    if by_group:
+        for s in samples:
+            groups.setdefault(s.group_key, []).append(s)
+    results = MetricResults()
+    for c in components:
+        prefix = "" if c.key == c.config.name else f"{c.key}/"
+        try:
+            whole = c.reward.compute(samples)
+            per_group = [c.reward.compute(g) for g in groups.values()]
+        except Exception as exc:  # one broken metric never takes the others down
+            results.errors[c.key] = f"{type(exc).__name__}: {exc}"
+            continue
+        for name, value in whole.items():
+            if _finite(value):
+                results.values[prefix + name] = float(value)
+        for name in whole:
+            values = [float(g[name]) for g in per_group if name in g and _finite(g[name])]
+            if values:
+                results.values[BY_GROUP_PREFIX + prefix + name] = sum(values) / len(values)
+    return results
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

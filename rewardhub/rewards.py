@@ -1,0 +1,250 @@
+"""The two plugin kinds, rewards and metrics, and the adapters that bring other shapes to them.
+
+A **reward** scores samples one by one, in batches: ``score(samples)`` returns one entry per
+sample, in order: a float, a :class:`Score`, or ``None`` for "could not score this one".
+A **metric** summarizes a set: ``compute(samples)`` returns ``{name: float}``.
+
+Authors who don't want a class write a plain function and decorate it with :func:`reward` or
+:func:`metric`; a class in the ms-swift plugin style (``compute(query, response, images=None)``)
+is adapted too. :func:`as_reward` turns any of these into a :class:`Reward` instance.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Sequence
+from typing import Any, Callable, ClassVar
+
+from rewardhub.types import Sample, Score
+
+#: Every field a reward may read; the engine uses a reward's ``inputs`` to find identical samples.
+SAMPLE_FIELDS = ("prompt", "response", "reference", "images", "history", "group", "meta")
+
+
+class Reward:
+    """Base class of batch rewards.
+
+    Subclasses set ``name`` and implement :meth:`score`. Class attributes tell the engine how
+    to call it:
+
+    - ``batch_size``: the most samples per ``score`` call.
+    - ``group_aware``: the reward compares samples of one group; the engine then passes whole
+      groups and never splits one across calls.
+    - ``inputs``: the sample fields the value depends on; two samples equal on these are scored
+      once. Leave the default (every field) unless you are sure.
+    - ``thread_safe``: may run in a thread beside other rewards.
+
+    Heavy rewards load their model lazily, on the first ``score`` call, not in ``__init__``.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    description: ClassVar[str] = ""
+    batch_size: int = 64
+    group_aware: bool = False
+    inputs: tuple[str, ...] = SAMPLE_FIELDS
+    thread_safe: bool = True
+
+    def score(self, samples: Sequence[Sample]) -> list[float | Score | None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release models or connections; called when a :class:`~rewardhub.Scorer` closes."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} v{self.version}>"
+
+
+class Metric:
+    """Base class of corpus metrics: ``compute(samples) -> {name: float}``."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    description: ClassVar[str] = ""
+
+    def compute(self, samples: Sequence[Sample]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} v{self.version}>"
+
+
+def _call_with_context(fn: Callable[..., Any], sample: Sample, params: inspect.Signature, args: dict) -> Any:
+    """Call ``fn(response, **context)`` passing only the context its signature accepts."""
+    context = {
+        "prompt": sample.prompt,
+        "reference": sample.reference,
+        "images": sample.images,
+        "history": sample.history,
+        "group": sample.group,
+        "id": sample.id,
+        "meta": sample.meta,
+        **args,
+    }
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.parameters.values())
+    if not accepts_any:
+        context = {k: v for k, v in context.items() if k in params.parameters}
+    return fn(sample.response, **context)
+
+
+class RewardFunction:
+    """A plain per-sample function registered with :func:`reward`; still callable as before."""
+
+    def __init__(self, fn: Callable[..., Any], name: str, version: str, batch_size: int, inputs: tuple[str, ...]):
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.name = name
+        self.version = version
+        self.batch_size = batch_size
+        self.inputs = inputs
+        self.description = (inspect.getdoc(fn) or "").split("\n\n")[0]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def as_reward(self, **args: Any) -> Reward:
+        outer = self
+        signature = inspect.signature(self.fn)
+
+        class _FunctionReward(Reward):
+            name = outer.name
+            version = outer.version
+            description = outer.description
+            batch_size = outer.batch_size
+            inputs = outer.inputs
+
+            def score(self, samples: Sequence[Sample]) -> list[Any]:
+                return [_call_with_context(outer.fn, s, signature, args) for s in samples]
+
+        _FunctionReward.__qualname__ = f"FunctionReward[{self.name}]"
+        return _FunctionReward()
+
+
+def reward(
+    name: str | None = None,
+    *,
+    version: str = "0",
+    batch_size: int = 256,
+    inputs: Sequence[str] = SAMPLE_FIELDS,
+) -> Callable[[Callable[..., Any]], RewardFunction]:
+    """Make ``def f(response, **context) -> float`` a reward.
+
+    ``context`` holds ``prompt``, ``reference``, ``images``, ``history``, ``group``, ``id``,
+    ``meta`` and the config's ``args``; the function receives those its signature names (all
+    of them if it takes ``**kwargs``). Register the result in ``register_rewards`` or pass it
+    to :class:`~rewardhub.Scorer` directly::
+
+        @rewardhub.reward("length", inputs=("response",))
+        def length(response: str, target: int = 200) -> float:
+            return -abs(len(response) - target) / target
+    """
+
+    def decorate(fn: Callable[..., Any]) -> RewardFunction:
+        return RewardFunction(fn, name or fn.__name__, version, batch_size, tuple(inputs))
+
+    return decorate
+
+
+class _SwiftStyleReward(Reward):
+    """Adapts ``compute(query, response, images=None) -> {"reward", "info"}`` objects."""
+
+    def __init__(self, impl: Any, name: str, version: str):
+        self.impl = impl
+        self.name = name  # type: ignore[misc]
+        self.version = version  # type: ignore[misc]
+        self.accepts_images = "images" in inspect.signature(impl.compute).parameters
+
+    def score(self, samples: Sequence[Sample]) -> list[Score | None]:
+        out: list[Score | None] = []
+        for s in samples:
+            kwargs = {"images": s.images or None} if self.accepts_images else {}
+            result = self.impl.compute(s.prompt_text, s.response, **kwargs)
+            if isinstance(result, dict):
+                out.append(Score(result.get("reward"), dict(result.get("info") or {})))
+            else:
+                out.append(result)
+        return out
+
+
+class MetricFunction:
+    """A function ``f(samples, **args) -> dict[str, float]`` registered with :func:`metric`."""
+
+    def __init__(self, fn: Callable[..., dict[str, float]], name: str, version: str):
+        functools.update_wrapper(self, fn)
+        self.fn, self.name, self.version = fn, name, version
+        self.description = (inspect.getdoc(fn) or "").split("\n\n")[0]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, float]:
+        return self.fn(*args, **kwargs)
+
+    def as_metric(self, **args: Any) -> Metric:
+        outer = self
+
+        class _FunctionMetric(Metric):
+            name, version, description = outer.name, outer.version, outer.description
+
+            def compute(self, samples: Sequence[Sample]) -> dict[str, float]:
+                return outer.fn(samples, **args)
+
+        return _FunctionMetric()
+
+
+def metric(name: str | None = None, *, version: str = "0") -> Callable[[Callable[..., Any]], MetricFunction]:
+    """Make ``def f(samples, **args) -> dict[str, float]`` a metric."""
+
+    def decorate(fn: Callable[..., Any]) -> MetricFunction:
+        return MetricFunction(fn, name or fn.__name__, version)
+
+    return decorate
+
+
+def _no_args(kind: str, obj: Any, args: dict) -> None:
+    if args:
+        raise TypeError(f"{kind} {obj!r} is an instance and takes no args (got {sorted(args)})")
+
+
+def reward_name(obj: Any) -> str:
+    """The name ``obj`` registers under, for any of the accepted shapes."""
+    name = getattr(obj, "name", None) or getattr(obj, "__name__", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{obj!r} has no name: set a 'name' attribute or pass name=...")
+    return name
+
+
+def as_reward(obj: Any, **args: Any) -> Reward:
+    """Turn any accepted reward shape into a :class:`Reward` instance, built with ``args``."""
+    if isinstance(obj, Reward):
+        _no_args("reward", obj, args)
+        return obj
+    if isinstance(obj, RewardFunction):
+        return obj.as_reward(**args)
+    if inspect.isclass(obj) and issubclass(obj, Reward):
+        return obj(**args)
+    if inspect.isclass(obj) and callable(getattr(obj, "compute", None)):
+        return _SwiftStyleReward(obj(**args), reward_name(obj), str(getattr(obj, "version", "0")))
+    if callable(getattr(obj, "compute", None)) and not callable(getattr(obj, "score", None)):
+        _no_args("reward", obj, args)
+        return _SwiftStyleReward(obj, reward_name(obj), str(getattr(obj, "version", "0")))
+    if callable(obj):
+        return RewardFunction(obj, reward_name(obj), "0", 256, SAMPLE_FIELDS).as_reward(**args)
+    raise TypeError(f"cannot use {obj!r} as a reward")
+
+
+def as_metric(obj: Any, **args: Any) -> Metric:
+    """Turn any accepted metric shape into a :class:`Metric` instance, built with ``args``."""
+    if isinstance(obj, Metric):
+        _no_args("metric", obj, args)
+        return obj
+    if isinstance(obj, MetricFunction):
+        return obj.as_metric(**args)
+    if inspect.isclass(obj) and issubclass(obj, Metric):
+        return obj(**args)
+    if callable(obj):
+        return MetricFunction(obj, reward_name(obj), "0").as_metric(**args)
+    raise TypeError(f"cannot use {obj!r} as a metric")
+
+
+def static_attr(obj: Any, attr: str, default: Any = None) -> Any:
+    """An attribute of a registered object without building it (for listings)."""
+    return getattr(obj, attr, default)

@@ -1,0 +1,68 @@
+"""Tokenizers shared by every n-gram metric and reward.
+
+``whitespace``, ``13a``, ``intl``, ``zh`` and ``char`` (sacrebleu's, where it has them),
+``hf:NAME_OR_PATH`` (any Hugging Face tokenizer, loaded on first use), and ``auto``, the
+default: ``zh`` when CJK characters make up at least 30% of the text's non-space characters,
+``13a`` otherwise. So Chinese text is never one token per sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable
+
+Tokenizer = Callable[[str], list[str]]
+
+NAMES = ("auto", "whitespace", "13a", "intl", "zh", "char")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SPACE = re.compile(r"\s+")
+CJK_SHARE = 0.3
+
+
+def cjk_share(text: str) -> float:
+    """The share of CJK characters among the non-space characters of ``text``."""
+    letters = len(_SPACE.sub("", text))
+    return len(_CJK.findall(text)) / letters if letters else 0.0
+
+
+def _sacrebleu(name: str) -> Tokenizer:
+    if name == "13a":
+        from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a as cls
+    elif name == "intl":
+        from sacrebleu.tokenizers.tokenizer_intl import TokenizerV14International as cls
+    elif name == "zh":
+        from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh as cls
+    else:
+        from sacrebleu.tokenizers.tokenizer_char import TokenizerChar as cls
+    tok = cls()
+    return lambda text: tok(text).split()
+
+
+def _huggingface(path: str) -> Tokenizer:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:  # the host does not depend on transformers
+        raise ValueError(f"tokenizer 'hf:{path}' needs the transformers package: pip install transformers") from None
+    tok = AutoTokenizer.from_pretrained(path)
+    return tok.tokenize
+
+
+@lru_cache(maxsize=None)
+def get_tokenizer(name: str = "auto") -> Tokenizer:
+    """The tokenizer called ``name`` (see the module docstring), as ``text -> list[str]``."""
+    if name == "whitespace":
+        return str.split
+    if name in ("13a", "intl", "zh", "char"):
+        return _sacrebleu(name)
+    if name.startswith("hf:") and len(name) > 3:
+        return _huggingface(name[3:])
+    if name == "auto":
+        zh, latin = _sacrebleu("zh"), _sacrebleu("13a")
+        return lambda text: zh(text) if cjk_share(text) >= CJK_SHARE else latin(text)
+    raise ValueError(f"unknown tokenizer {name!r}: use one of {', '.join(NAMES)} or hf:NAME_OR_PATH")
+
+
+def tokenize(text: str, name: str = "auto") -> list[str]:
+    """``text`` split into tokens by the tokenizer ``name``."""
+    return get_tokenizer(name)(text)
