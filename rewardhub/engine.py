@@ -83,7 +83,8 @@ class Scorer:
 
     ``rewards`` items may be names of installed rewards (``"entropy"``, ``"entropy:0.5"``),
     config entries (``{"name": ..., "weight": ..., "args": ..., "as": ...}``), or reward
-    objects of any shape :func:`rewardhub.as_reward` accepts. ``missing`` says what the total
+    objects of any shape :func:`rewardhub.as_reward` accepts; ``weights`` ({key: weight})
+    overrides the weights (1.0 unless configured). ``missing`` says what the total
     does when a component has no value for a sample:
 
     - ``"skip"`` (default, as TRL does): the missing component adds nothing;
@@ -100,6 +101,7 @@ class Scorer:
         self,
         rewards: Iterable[Any] = (),
         *,
+        weights: dict[str, float] | None = None,
         missing: str = "skip",
         timeout: float | None = None,
         cache_size: int = 0,
@@ -109,6 +111,11 @@ class Scorer:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         self.components: list[Component] = build_rewards(rewards, tokenize=tokenize, block=block)
+        for key, weight in (weights or {}).items():
+            match = [c for c in self.components if c.key == key]
+            if not match:
+                raise ValueError(f"weights: no reward {key!r} in this scorer")
+            match[0].weight = float(weight)
         self.missing = missing
         self.timeout = timeout
         self.cache_size = cache_size

@@ -25,6 +25,7 @@ ENTRY_POINT_GROUP = "rewardhub"
 
 DEFAULT_PLUGINS = (
     "rewardhub.default_plugins.diversity",
+    "rewardhub.default_plugins.commands",
 )
 
 
@@ -125,6 +126,11 @@ def build_plugin_manager(block: Iterable[str] = ()) -> tuple[pluggy.PluginManage
         pm.register(importlib.import_module(module_name), name=module_name)
         infos[module_name] = PluginInfo(module_name, "rewardhub", version, builtin=True)
 
+    for name, plugin in _extra.items():
+        if _normalize(name) not in blocked:
+            pm.register(plugin, name=name)
+            infos[name] = PluginInfo(name, getattr(plugin, "__name__", name), "local")
+
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else ep.name
         if allowed is not None and dist not in allowed and ep.name not in allowed:
@@ -188,6 +194,22 @@ def load(block: Iterable[str] = ()) -> Registry:
 
 
 _cache: dict[tuple[str, ...], tuple[pluggy.PluginManager, Registry]] = {}
+_extra: dict[str, Any] = {}
+
+
+def add(plugin: Any, name: str) -> None:
+    """Register a plugin object (a module or class with hookimpls) in this process.
+
+    For notebooks and tests: ``rewardhub.plugins.add(MyPlugin, "my-plugin")``; undo with
+    :func:`remove`.
+    """
+    _extra[name] = plugin
+    reset()
+
+
+def remove(name: str) -> None:
+    _extra.pop(name, None)
+    reset()
 
 
 def get(block: Iterable[str] = ()) -> tuple[pluggy.PluginManager, Registry]:

@@ -1,0 +1,141 @@
+"""The CLI as a real process: real data, a real kill, a real pip install, a light import."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+RUN = [sys.executable, "-m", "rewardhub"]
+
+
+def rewardhub_cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*RUN, *args], capture_output=True, text=True, env=env, cwd=ROOT, **kwargs)
+
+
+def test_importing_rewardhub_imports_no_model_library():
+    code = "import sys, rewardhub, rewardhub.cli; print(sorted({'torch', 'transformers', 'sentence_transformers', 'open_clip'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.realdata
+def test_eval_alpaca_eval_file_with_no_field_flags(realdata, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = rewardhub_cli("eval", str(realdata / "alpaca_eval" / "alpaca-7b.jsonl"), "-o", str(out), "--json",
+                           "--rewards", "entropy", "--metrics", "distinct")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["n"] == 805 and summary["rewards"]["entropy"]["missing"] == 0
+    rows = out.read_text().splitlines()
+    assert len(rows) == 805
+    assert json.loads(rows[0])["generator"] == "alpaca-7b"
+
+
+SLOW_PLUGIN = """
+import time
+import rewardhub
+from rewardhub_entropy import Entropy
+
+
+class SlowEntropy(Entropy):
+    name = "slow_entropy"
+    batch_size = 16
+
+    def score(self, samples):
+        time.sleep(0.02)
+        return super().score(samples)
+
+
+@rewardhub.hookimpl
+def register_rewards(register):
+    register(SlowEntropy)
+"""
+
+
+@pytest.mark.realdata
+def test_killed_run_resumes_to_an_identical_file(realdata, tmp_path, fake_distribution):
+    site = fake_distribution("rewardhub-slow", "rh_slow", SLOW_PLUGIN)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    inputs = [str(p) for p in sorted((realdata / "alpaca_eval").glob("*.jsonl"))[:3]]
+    args = ["eval", *inputs, "--rewards", "slow_entropy", "--metrics", "", "--chunk-size", "64", "--quiet"]
+
+    full = tmp_path / "full.jsonl"
+    assert rewardhub_cli(*args, "-o", str(full), env=env).returncode == 0
+
+    out = tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.partial"
+    proc = subprocess.Popen([*RUN, *args, "-o", str(out)], env=env, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.stat().st_size < 50_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists(), "the run finished before it could be killed"
+    resumed = rewardhub_cli(*args, "-o", str(out), "--resume", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert out.read_bytes() == full.read_bytes()
+
+
+@pytest.mark.slow
+def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
+    src = tmp_path / "rewardhub-shout"
+    (src / "rewardhub_shout").mkdir(parents=True)
+    (src / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "rewardhub-shout"
+        version = "0.3.1"
+
+        [project.entry-points.rewardhub]
+        shout = "rewardhub_shout"
+    """))
+    (src / "rewardhub_shout" / "__init__.py").write_text(textwrap.dedent("""
+        import rewardhub
+
+        @rewardhub.reward("shout", inputs=("response",))
+        def shout(response):
+            letters = [c for c in response if c.isalpha()]
+            return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+
+        @rewardhub.hookimpl
+        def register_rewards(register):
+            register(shout)
+    """))
+    target = tmp_path / "site"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(src)],
+        capture_output=True, text=True,
+    )
+    assert pip.returncode == 0, pip.stderr
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    listed = json.loads(rewardhub_cli("plugins", "--json", env=env).stdout)
+    shout = next(p for p in listed if p["distribution"] == "rewardhub-shout")
+    assert (shout["version"], shout["rewards"]) == ("0.3.1", ["shout"])
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"prompt": "p", "response": "HELLO there"}\n')
+    summary = json.loads(rewardhub_cli("eval", str(data), "--rewards", "shout", "--json", env=env).stdout)
+    assert summary["rewards"]["shout"]["mean"] == pytest.approx(0.5)
+
+
+def test_bad_input_in_a_real_process_is_one_line_on_stderr(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "p", "response": "ok"}\n{oops}\n')
+    result = rewardhub_cli("eval", str(bad), "--rewards", "entropy")
+    assert result.returncode == 1
+    assert result.stderr == f"rewardhub: error: {bad}:2: invalid JSON: Expecting property name enclosed in double quotes (column 2)\n"
+    assert result.stdout == ""
+
