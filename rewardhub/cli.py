@@ -57,21 +57,42 @@ def cli(ctx: click.Context, disable: tuple[str, ...]) -> None:
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False), help="YAML config: rewards, metrics.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write scored rows here (JSONL).")
 @click.option("--by-group", is_flag=True, help="Also compute metrics per group (same prompt) and average.")
-@click.option("--tokenize", metavar="NAME", help="Tokenizer for n-gram metrics and rewards (auto, 13a, zh, hf:PATH...).")
+@click.option(
+    "--tokenize", metavar="NAME", help="Tokenizer for n-gram metrics and rewards (auto, 13a, zh, hf:PATH...)."
+)
 @click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected).")
 @click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected).")
 @click.option("--skip-invalid", is_flag=True, help="Skip and count malformed rows instead of stopping.")
 @click.option("--resume", is_flag=True, help="Continue a killed run of the same command from OUTPUT.partial.")
-@click.option("--missing", type=click.Choice(["skip", "renormalize", "propagate"]), help="Total when a reward has no value.")
+@click.option(
+    "--missing", type=click.Choice(["skip", "renormalize", "propagate"]), help="Total when a reward has no value."
+)
 @click.option("--timeout", type=float, metavar="SECONDS", help="Give up on a reward call after this long.")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=512, show_default=True, help="Rows per journaled chunk.")
+@click.option(
+    "--chunk-size", type=click.IntRange(min=1), default=512, show_default=True, help="Rows per journaled chunk."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no warnings.")
 @click.pass_obj
-def eval_command(obj: dict[str, Any], files: tuple[str, ...], rewards: str | None, metrics: str | None,
-                 config: str | None, output: str | None, by_group: bool, tokenize: str | None,
-                 prompt_field: str | None, response_field: str | None, skip_invalid: bool, resume: bool,
-                 missing: str | None, timeout: float | None, chunk_size: int, as_json: bool, quiet: bool) -> None:
+def eval_command(
+    obj: dict[str, Any],
+    files: tuple[str, ...],
+    rewards: str | None,
+    metrics: str | None,
+    config: str | None,
+    output: str | None,
+    by_group: bool,
+    tokenize: str | None,
+    prompt_field: str | None,
+    response_field: str | None,
+    skip_invalid: bool,
+    resume: bool,
+    missing: str | None,
+    timeout: float | None,
+    chunk_size: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Score JSONL FILES with rewards and metrics.
 
     \b
@@ -85,9 +106,20 @@ def eval_command(obj: dict[str, Any], files: tuple[str, ...], rewards: str | Non
     if not quiet:
         _warn_failures(plugins.registry(block))
     options = EvalOptions(
-        rewards=_split(rewards), metrics=_split(metrics), config=config, output=output, by_group=by_group,
-        resume=resume, skip_invalid=skip_invalid, prompt_field=prompt_field, response_field=response_field,
-        tokenize=tokenize, missing=missing, timeout=timeout, chunk_size=chunk_size, block=block,
+        rewards=_split(rewards),
+        metrics=_split(metrics),
+        config=config,
+        output=output,
+        by_group=by_group,
+        resume=resume,
+        skip_invalid=skip_invalid,
+        prompt_field=prompt_field,
+        response_field=response_field,
+        tokenize=tokenize,
+        missing=missing,
+        timeout=timeout,
+        chunk_size=chunk_size,
+        block=block,
     )
     err = Console(stderr=True)
     try:
@@ -123,11 +155,18 @@ def eval_command(obj: dict[str, Any], files: tuple[str, ...], rewards: str | Non
 def _with_progress(console: Console, files: tuple[str, ...], options: EvalOptions):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("scoring", total=None)
-        return evaluate_files(files, options, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return evaluate_files(
+            files, options, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -145,8 +184,15 @@ def plugins_command(obj: dict[str, Any], as_json: bool, show_all: bool) -> None:
     registry = plugins.registry(obj["block"])
     shown = [p for p in registry.plugins if show_all or not p.builtin]
     data = [
-        {"name": p.name, "distribution": p.distribution, "version": p.version, "rewards": p.rewards,
-         "metrics": p.metrics, "hooks": p.hooks, "builtin": p.builtin}
+        {
+            "name": p.name,
+            "distribution": p.distribution,
+            "version": p.version,
+            "rewards": p.rewards,
+            "metrics": p.metrics,
+            "hooks": p.hooks,
+            "builtin": p.builtin,
+        }
         for p in shown
     ]
     failures = [{"plugin": f.plugin, "distribution": f.distribution, "error": f.error} for f in registry.failures]

@@ -20,10 +20,10 @@ import inspect
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from rewardhub.build import Component, build_rewards
 from rewardhub.config import MISSING_POLICIES
@@ -370,7 +370,9 @@ def normalize(raw: Any) -> Score | None:
     score = raw if isinstance(raw, Score) else Score(raw)
     if score.value is None:
         return score
-    if isinstance(score.value, bool) or not isinstance(score.value, (int, float)) and not hasattr(score.value, "__float__"):
+    if isinstance(score.value, bool) or (
+        not isinstance(score.value, (int, float)) and not hasattr(score.value, "__float__")
+    ):
         raise TypeError(f"returned {type(score.value).__name__}, expected a number")
     value = float(score.value)
     if not math.isfinite(value):

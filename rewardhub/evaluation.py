@@ -80,14 +80,24 @@ def evaluate_files(
     run = resolve_config(options)
     reader = JsonlReader(list(paths), options.prompt_field, options.response_field, options.skip_invalid)
     rows = list(reader)
-    scorer = Scorer(run.rewards, missing=run.missing, timeout=options.timeout, cache_size=1 << 16,
-                    tokenize=run.tokenize, block=options.block)
+    scorer = Scorer(
+        run.rewards,
+        missing=run.missing,
+        timeout=options.timeout,
+        cache_size=1 << 16,
+        tokenize=run.tokenize,
+        block=options.block,
+    )
     fingerprint = {
         "inputs": [{"path": str(p), "sha256": file_sha256(p)} for p in paths],
         "fields": {str(p): layout.describe() for p, layout in reader.layouts.items()},
         "skip_invalid": options.skip_invalid,
-        "config": {"rewards": scorer.describe(), "metrics": [m.to_dict() for m in run.metrics],
-                   "missing": run.missing, "tokenize": run.tokenize or "auto"},
+        "config": {
+            "rewards": scorer.describe(),
+            "metrics": [m.to_dict() for m in run.metrics],
+            "missing": run.missing,
+            "tokenize": run.tokenize or "auto",
+        },
     }
     writer = ResumableWriter(options.output, fingerprint, resume=options.resume) if options.output else None
     columns: dict[str, list[float | None]] = {c.key: [None] * len(rows) for c in scorer.components}
@@ -131,12 +141,19 @@ def evaluate_files(
         document = provenance(
             fingerprint,
             [{"name": p.name, "distribution": p.distribution, "version": p.version} for p in loaded],
-            {"rows": len(rows), "skipped": [str(e) for e in reader.skipped], "summary": summary,
-             "total": stats(totals), "metric_errors": metrics.errors},
+            {
+                "rows": len(rows),
+                "skipped": [str(e) for e in reader.skipped],
+                "summary": summary,
+                "total": stats(totals),
+                "metric_errors": metrics.errors,
+            },
         )
         write_json_atomic(sidecar_path(options.output), document)
     summary_for_people = {**summary, "total": stats(totals)} if len(columns) > 1 else summary
-    return EvalResult(summary_for_people, reader.skipped, metrics.errors, Path(options.output) if options.output else None)
+    return EvalResult(
+        summary_for_people, reader.skipped, metrics.errors, Path(options.output) if options.output else None
+    )
 
 
 def _chunks(rows: list[Row], scorer: Scorer, writer: ResumableWriter | None, size: int) -> list[list[int]]:

@@ -7,7 +7,8 @@ README and exercised by ``tests/test_hookspecs.py``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 

@@ -105,7 +105,9 @@ def _normalize(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def build_plugin_manager(block: Iterable[str] = ()) -> tuple[pluggy.PluginManager, dict[str, PluginInfo], list[PluginFailure]]:
+def build_plugin_manager(
+    block: Iterable[str] = (),
+) -> tuple[pluggy.PluginManager, dict[str, PluginInfo], list[PluginFailure]]:
     """A plugin manager with the built-ins and the installed plugins allowed by the environment.
 
     ``block`` names plugins or distributions to keep out. Returns the manager, a
@@ -163,7 +165,14 @@ def collect(pm: pluggy.PluginManager, infos: dict[str, PluginInfo], failures: li
             infos.setdefault(impl.plugin_name, info)
             added: list[Entry] = []
 
-            def register(obj: Any, *, name: str | None = None, _added: list[Entry] = added, _kind: str = kind, _info: PluginInfo = info) -> None:
+            def register(
+                obj: Any,
+                *,
+                name: str | None = None,
+                _added: list[Entry] = added,
+                _kind: str = kind,
+                _info: PluginInfo = info,
+            ) -> None:
                 _added.append(Entry(name or reward_name(obj), _kind, obj, _info.name, _info.distribution))
 
             try:

@@ -61,7 +61,9 @@ def test_output_keeps_every_row_and_field_and_writes_provenance(tmp_path):
 
 def test_config_file_with_alias_and_weights(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text("rewards:\n  - {name: entropy, weight: 2}\n  - {name: entropy, as: entropy_char, args: {tokenize: char}}\n")
+    config.write_text(
+        "rewards:\n  - {name: entropy, weight: 2}\n  - {name: entropy, as: entropy_char, args: {tokenize: char}}\n"
+    )
     data = json.loads(run("eval", CHAT_EN, "--config", str(config), "--json").output)
     assert set(data["rewards"]) == {"entropy", "entropy_char"}
 
@@ -90,7 +92,9 @@ def test_bad_input_is_one_clear_line_and_never_touches_the_output(tmp_path, cont
 
 def test_skip_invalid_reports_how_many_and_where(tmp_path):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"prompt": "p", "response": "a b"}\nnope\n{"prompt": "p", "response": 5}\n{"prompt": "p", "response": "c"}\n')
+    bad.write_text(
+        '{"prompt": "p", "response": "a b"}\nnope\n{"prompt": "p", "response": 5}\n{"prompt": "p", "response": "c"}\n'
+    )
     out = tmp_path / "out.jsonl"
     result = run("eval", str(bad), "--rewards", "entropy", "--skip-invalid", "-o", str(out))
     assert result.exit_code == 0
@@ -105,7 +109,7 @@ class Fragile(rewardhub.Reward):
     batch_size = 8
 
     def score(self, samples):
-        if any("Smokey." == s.response for s in samples):
+        if any(s.response == "Smokey." for s in samples):
             raise RuntimeError("choked on a one-word answer")
         return [1.0 for _ in samples]
 
@@ -143,8 +147,10 @@ class Interrupting(rewardhub.Reward):
             if cls.calls_before_kill == 0:
                 raise KeyboardInterrupt
             cls.calls_before_kill -= 1
-        return [float(sum(len(t.response) < len(s.response) for t in samples if t.group_key == s.group_key))
-                for s in samples]
+        return [
+            float(sum(len(t.response) < len(s.response) for t in samples if t.group_key == s.group_key))
+            for s in samples
+        ]
 
 
 class InterruptingPlugin:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,10 @@ def rewardhub_cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.C
 
 
 def test_importing_rewardhub_imports_no_model_library():
-    code = "import sys, rewardhub, rewardhub.cli; print(sorted({'torch', 'transformers', 'sentence_transformers', 'open_clip'} & set(sys.modules)))"
+    code = (
+        "import sys, rewardhub, rewardhub.cli; "
+        "print(sorted({'torch', 'transformers', 'sentence_transformers', 'open_clip'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -31,8 +33,17 @@ def test_importing_rewardhub_imports_no_model_library():
 @pytest.mark.realdata
 def test_eval_alpaca_eval_file_with_no_field_flags(realdata, tmp_path):
     out = tmp_path / "out.jsonl"
-    result = rewardhub_cli("eval", str(realdata / "alpaca_eval" / "alpaca-7b.jsonl"), "-o", str(out), "--json",
-                           "--rewards", "entropy", "--metrics", "distinct")
+    result = rewardhub_cli(
+        "eval",
+        str(realdata / "alpaca_eval" / "alpaca-7b.jsonl"),
+        "-o",
+        str(out),
+        "--json",
+        "--rewards",
+        "entropy",
+        "--metrics",
+        "distinct",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["n"] == 805 and summary["rewards"]["entropy"]["missing"] == 0
@@ -90,7 +101,8 @@ def test_killed_run_resumes_to_an_identical_file(realdata, tmp_path, fake_distri
 def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
     src = tmp_path / "rewardhub-shout"
     (src / "rewardhub_shout").mkdir(parents=True)
-    (src / "pyproject.toml").write_text(textwrap.dedent("""
+    (src / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -101,8 +113,10 @@ def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
 
         [project.entry-points.rewardhub]
         shout = "rewardhub_shout"
-    """))
-    (src / "rewardhub_shout" / "__init__.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (src / "rewardhub_shout" / "__init__.py").write_text(
+        textwrap.dedent("""
         import rewardhub
 
         @rewardhub.reward("shout", inputs=("response",))
@@ -113,12 +127,24 @@ def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
         @rewardhub.hookimpl
         def register_rewards(register):
             register(shout)
-    """))
+    """)
+    )
     target = tmp_path / "site"
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(src)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert pip.returncode == 0, pip.stderr
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -136,6 +162,8 @@ def test_bad_input_in_a_real_process_is_one_line_on_stderr(tmp_path):
     bad.write_text('{"prompt": "p", "response": "ok"}\n{oops}\n')
     result = rewardhub_cli("eval", str(bad), "--rewards", "entropy")
     assert result.returncode == 1
-    assert result.stderr == f"rewardhub: error: {bad}:2: invalid JSON: Expecting property name enclosed in double quotes (column 2)\n"
+    assert (
+        result.stderr
+        == f"rewardhub: error: {bad}:2: invalid JSON: Expecting property name enclosed in double quotes (column 2)\n"
+    )
     assert result.stdout == ""
-

@@ -15,7 +15,9 @@ def test_shorthand_and_dict_entries():
 
 def test_file_in_the_ms_swift_shape(tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("rewards:\n  - {name: entropy, weight: 0.3}\nmetrics: [distinct, {name: self_bleu, args: {n: 3}}]\n")
+    path.write_text(
+        "rewards:\n  - {name: entropy, weight: 0.3}\nmetrics: [distinct, {name: self_bleu, args: {n: 3}}]\n"
+    )
     config = load_config(path)
     assert [c.key for c in config.rewards] == ["entropy"]
     assert [(m.name, m.args) for m in config.metrics] == [("distinct", {}), ("self_bleu", {"n": 3})]

@@ -41,10 +41,19 @@ def test_layouts_are_recognised_without_flags(tmp_path, row, prompt, response):
 
 
 def test_known_fields_map_to_the_sample_and_the_rest_goes_to_meta(tmp_path):
-    path = write(tmp_path / "in.jsonl", {
-        "id": "a1", "prompt": "p", "response": "r", "group": "g", "ground_truth": "42",
-        "image": "img/cat.png", "history": ["earlier"], "lang": "en",
-    })
+    path = write(
+        tmp_path / "in.jsonl",
+        {
+            "id": "a1",
+            "prompt": "p",
+            "response": "r",
+            "group": "g",
+            "ground_truth": "42",
+            "image": "img/cat.png",
+            "history": ["earlier"],
+            "lang": "en",
+        },
+    )
     [s] = read_samples(path)
     assert (s.id, s.group, s.reference, s.history, s.meta) == ("a1", "g", "42", ["earlier"], {"lang": "en"})
     assert s.images == [str(tmp_path / "img" / "cat.png")]  # relative to the JSONL file
@@ -114,8 +123,14 @@ def test_a_50_mb_line_is_refused_without_reading_it_whole(tmp_path):
 
 
 def test_skip_invalid_counts_and_locates_every_bad_row(tmp_path):
-    path = write(tmp_path / "in.jsonl", {"prompt": "p", "response": "a"}, "not json", {"prompt": "p", "response": 1},
-                 [1, 2], {"prompt": "p", "response": "b"})
+    path = write(
+        tmp_path / "in.jsonl",
+        {"prompt": "p", "response": "a"},
+        "not json",
+        {"prompt": "p", "response": 1},
+        [1, 2],
+        {"prompt": "p", "response": "b"},
+    )
     reader = JsonlReader([path], skip_invalid=True)
     assert [r.sample.response for r in reader] == ["a", "b"]
     assert [e.line for e in reader.skipped] == [2, 3, 4]

@@ -80,13 +80,17 @@ def test_a_plugin_that_fails_to_import_is_reported_and_skipped(fake_distribution
 
 
 def test_a_hook_that_raises_is_isolated(fake_distribution):
-    fake_distribution("rewardhub-raising", "rh_raising", """
+    fake_distribution(
+        "rewardhub-raising",
+        "rh_raising",
+        """
         import rewardhub
 
         @rewardhub.hookimpl
         def register_rewards(register):
             raise RuntimeError("misconfigured")
-    """)
+    """,
+    )
     registry = plugins.registry()
     assert "entropy" in registry.rewards
     assert registry.failures[0].distribution == "rewardhub-raising"

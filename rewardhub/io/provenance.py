@@ -20,7 +20,9 @@ def file_sha256(path: str | Path) -> str:
 
 def sidecar_path(output: str | Path) -> Path:
     output = Path(output)
-    return output.with_name(output.name + ".meta.json") if output.suffix != ".jsonl" else output.with_suffix(".meta.json")
+    return (
+        output.with_name(output.name + ".meta.json") if output.suffix != ".jsonl" else output.with_suffix(".meta.json")
+    )
 
 
 def provenance(fingerprint: dict[str, Any], plugins: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:

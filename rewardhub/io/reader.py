@@ -85,7 +85,9 @@ class JsonlReader:
             for line_no, raw in _lines(handle, self.max_line_bytes):
                 try:
                     if isinstance(raw, int):
-                        raise RowError(f"line is {raw / 2**20:.1f} MiB, over the {self.max_line_bytes / 2**20:.0f} MiB limit")
+                        raise RowError(
+                            f"line is {raw / 2**20:.1f} MiB, over the {self.max_line_bytes / 2**20:.0f} MiB limit"
+                        )
                     data = _parse(raw)
                     if data is None:
                         continue
@@ -93,7 +95,9 @@ class JsonlReader:
                     sample_id = f"{path.name}:{line_no}" if several else line_no
                     sample = row_to_sample(data, layout, sample_id, path.parent)
                 except RowError as exc:
-                    reason = f"field '{exc.field}': {exc}" if exc.field and f"'{exc.field}'" not in str(exc) else str(exc)
+                    reason = (
+                        f"field '{exc.field}': {exc}" if exc.field and f"'{exc.field}'" not in str(exc) else str(exc)
+                    )
                     error = InputError(path, line_no, reason, exc.field)
                     if not self.skip_invalid:
                         raise error from None

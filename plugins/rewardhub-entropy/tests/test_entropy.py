@@ -9,10 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from rewardhub_entropy import Entropy, normalized_entropy
 
 import rewardhub
 from rewardhub.cli import cli
-from rewardhub_entropy import Entropy, normalized_entropy
 
 EVALDATA = Path(__file__).resolve().parents[3] / "evaldata"
 
@@ -45,10 +45,12 @@ def test_chinese_is_tokenized_per_character_not_as_one_token():
 
 
 def test_monotonous_replies_score_lower_through_the_scorer():
-    result = rewardhub.Scorer(["entropy"]).score([
-        rewardhub.Sample("Unplug the router, wait thirty seconds and plug it back in."),
-        rewardhub.Sample("Please restart. Please restart. Please restart. Please restart."),
-    ])
+    result = rewardhub.Scorer(["entropy"]).score(
+        [
+            rewardhub.Sample("Unplug the router, wait thirty seconds and plug it back in."),
+            rewardhub.Sample("Please restart. Please restart. Please restart. Please restart."),
+        ]
+    )
     varied, monotonous = result.components["entropy"]
     assert varied > 0.95 > 0.6 > monotonous
 
