@@ -125,7 +125,11 @@ def build_plugin_manager(
         short = module_name.rsplit(".", 1)[-1]
         if _normalize(module_name) in blocked or _normalize(short) in blocked:
             continue
-        pm.register(importlib.import_module(module_name), name=module_name)
+        try:
+            pm.register(importlib.import_module(module_name), name=module_name)
+        except Exception as exc:  # a broken built-in is reported like any other plugin
+            failures.append(PluginFailure(module_name, "rewardhub", _describe(exc)))
+            continue
         infos[module_name] = PluginInfo(module_name, "rewardhub", version, builtin=True)
 
     for name, plugin in _extra.items():

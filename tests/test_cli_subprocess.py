@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -97,38 +97,20 @@ def test_killed_run_resumes_to_an_identical_file(realdata, tmp_path, fake_distri
     assert out.read_bytes() == full.read_bytes()
 
 
+def readme_block(marker: str) -> str:
+    """The README code block whose first line is ``marker``."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:toml|python)\n(.*?)```", text, flags=re.S)
+    return next(b for b in blocks if b.startswith(marker))
+
+
 @pytest.mark.slow
-def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
+def test_the_readme_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
+    """The README's 'Write your own plugin' example, verbatim, built and pip-installed for real."""
     src = tmp_path / "rewardhub-shout"
     (src / "rewardhub_shout").mkdir(parents=True)
-    (src / "pyproject.toml").write_text(
-        textwrap.dedent("""
-        [build-system]
-        requires = ["setuptools>=68"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "rewardhub-shout"
-        version = "0.3.1"
-
-        [project.entry-points.rewardhub]
-        shout = "rewardhub_shout"
-    """)
-    )
-    (src / "rewardhub_shout" / "__init__.py").write_text(
-        textwrap.dedent("""
-        import rewardhub
-
-        @rewardhub.reward("shout", inputs=("response",))
-        def shout(response):
-            letters = [c for c in response if c.isalpha()]
-            return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
-
-        @rewardhub.hookimpl
-        def register_rewards(register):
-            register(shout)
-    """)
-    )
+    (src / "pyproject.toml").write_text(readme_block("# pyproject.toml"))
+    (src / "rewardhub_shout" / "__init__.py").write_text(readme_block("# rewardhub_shout/__init__.py"))
     target = tmp_path / "site"
     pip = subprocess.run(
         [
@@ -150,11 +132,16 @@ def test_a_plugin_built_from_scratch_and_pip_installed_is_discovered(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     listed = json.loads(rewardhub_cli("plugins", "--json", env=env).stdout)
     shout = next(p for p in listed if p["distribution"] == "rewardhub-shout")
-    assert (shout["version"], shout["rewards"]) == ("0.3.1", ["shout"])
+    assert (shout["version"], shout["rewards"]) == ("0.1.0", ["shout", "mentions_reference"])
     data = tmp_path / "in.jsonl"
-    data.write_text('{"prompt": "p", "response": "HELLO there"}\n')
-    summary = json.loads(rewardhub_cli("eval", str(data), "--rewards", "shout", "--json", env=env).stdout)
-    assert summary["rewards"]["shout"]["mean"] == pytest.approx(0.5)
+    data.write_text(
+        '{"prompt": "p", "response": "HELLO there, it is 42", "reference": "42"}\n'
+        '{"prompt": "p", "response": "no idea"}\n'
+    )
+    result = rewardhub_cli("eval", str(data), "--rewards", "shout,mentions_reference:2", "--json", env=env)
+    summary = json.loads(result.stdout)
+    assert summary["rewards"]["shout"]["mean"] == pytest.approx((5 / 14 + 0) / 2)
+    assert summary["rewards"]["mentions_reference"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0, "missing": 1}
 
 
 def test_bad_input_in_a_real_process_is_one_line_on_stderr(tmp_path):

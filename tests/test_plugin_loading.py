@@ -125,3 +125,10 @@ def test_throwaway_plugin_object(register_plugin):
 def test_unknown_name_lists_what_is_installed():
     with pytest.raises(plugins.PluginError, match="unknown reward 'nope' .*entropy"):
         rewardhub.Scorer(["nope"])
+
+
+def test_a_broken_builtin_is_reported_and_the_rest_still_load(monkeypatch):
+    monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", (*plugins.DEFAULT_PLUGINS, "rewardhub.default_plugins.missing"))
+    registry = plugins.registry()
+    assert [f.plugin for f in registry.failures] == ["rewardhub.default_plugins.missing"]
+    assert "entropy" in registry.rewards
