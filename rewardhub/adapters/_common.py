@@ -1,0 +1,142 @@
+"""What every trainer adapter shares: building a scorer from what a user passes, scoring one
+trainer batch once for all its reward columns, and the float-only view some trainers need."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rewardhub.engine import ScoreBatch, Scorer
+
+#: The environment variable adapters read when a trainer gives them no config of their own.
+CONFIG_ENV = "REWARDHUB_CONFIG"
+
+#: The key of the float-only rows that counts the components a sample has no value for.
+MISSING_KEY = "rewardhub_missing"
+
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def build_scorer(config_or_names: Any, *, missing: str | None = None) -> Scorer:
+    """A :class:`Scorer` from a config file path, a config dict, or reward names/entries.
+
+    Accepted: a path to a YAML/JSON config; a dict with a ``rewards`` list (the config file's
+    shape); a list of names (``"entropy"``, ``"entropy:0.5"``), config entries or reward
+    objects; a comma-separated string of names. ``missing`` overrides the config's policy.
+    """
+    kwargs = {} if missing is None else {"missing": missing}
+    if isinstance(config_or_names, Path) or (
+        isinstance(config_or_names, str)
+        and (config_or_names.endswith(_CONFIG_SUFFIXES) or os.path.isfile(config_or_names))
+    ):
+        return Scorer.from_config(str(config_or_names), **kwargs)
+    if isinstance(config_or_names, dict):
+        return Scorer.from_config(config_or_names, **kwargs)
+    if isinstance(config_or_names, str):
+        config_or_names = [part.strip() for part in config_or_names.split(",") if part.strip()]
+    return Scorer(list(config_or_names), **kwargs)
+
+
+def config_key(config_or_names: Any) -> str:
+    """A cache key for a config: equal configs share a scorer (and its loaded models)."""
+    if isinstance(config_or_names, Path):
+        config_or_names = str(config_or_names)
+    return json.dumps(config_or_names, sort_keys=True, default=repr)
+
+
+class ScorerCache:
+    """Scorers built once per config and kept for the life of the process (models stay loaded)."""
+
+    def __init__(self) -> None:
+        self._scorers: dict[str, Scorer] = {}
+        self._lock = threading.Lock()
+
+    def get(self, config_or_names: Any, missing: str | None = None) -> Scorer:
+        key = config_key([config_or_names, missing])
+        with self._lock:
+            if key not in self._scorers:
+                self._scorers[key] = build_scorer(config_or_names, missing=missing)
+            return self._scorers[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            for scorer in self._scorers.values():
+                scorer.close()
+            self._scorers.clear()
+
+
+class BatchMemo:
+    """Scores a trainer batch once although the trainer asks once per reward column.
+
+    TRL and ms-swift call each reward function in turn with the *same* list objects, so the
+    batch is recognised by the identity of those objects. The memo keeps a reference to them,
+    so their ids cannot be reused by a later batch while the result is remembered, and it
+    forgets the result once every column has been read.
+    """
+
+    def __init__(self, columns: int):
+        self.columns = columns
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] = ()
+        self._value: Any = None
+        self._reads = 0
+
+    def _hit(self, key: tuple[Any, ...]) -> bool:
+        return len(key) == len(self._key) and all(a is b for a, b in zip(key, self._key, strict=False))
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The value for the batch identified by ``key`` (a tuple of objects), computed once."""
+        with self._lock:
+            if not self._hit(key):
+                self._key, self._value, self._reads = key, compute(), 0
+            return self._read()
+
+    def lookup(self, key: tuple[Any, ...]) -> Any:
+        """The remembered value (an awaitable, for async callers) or ``None``, counting a read."""
+        with self._lock:
+            return self._read() if self._hit(key) else None
+
+    def store(self, key: tuple[Any, ...], value: Any) -> Any:
+        with self._lock:
+            self._key, self._value, self._reads = key, value, 0
+            return self._read()
+
+    def _read(self) -> Any:
+        value = self._value
+        self._reads += 1
+        if self._reads >= self.columns:  # every column has its copy: let the batch go
+            self._key, self._value = (), None
+        return value
+
+
+def float_rows(batch: ScoreBatch) -> list[dict[str, float]]:
+    """Per sample ``{"score": total, <component>: value, ..., "rewardhub_missing": n}``, floats only.
+
+    For trainers that need a number everywhere (verl, OpenRLHF): a component without a value
+    reads 0.0, ``rewardhub_missing`` counts such components, and a sample without any value
+    gets a total of 0.0. Every row has the same keys, as batch loggers require.
+    """
+    rows = []
+    for i in range(len(batch)):
+        values = {name: column[i] for name, column in batch.components.items()}
+        total = batch.totals[i]
+        row = {"score": 0.0 if total is None else float(total)}
+        row.update({name: 0.0 if v is None else float(v) for name, v in values.items()})
+        row[MISSING_KEY] = float(sum(v is None for v in values.values()))
+        rows.append(row)
+    return rows
+
+
+def as_list(value: Any, n: int) -> list[Any]:
+    """A per-sample column as a list of length ``n`` (numpy arrays and tuples included)."""
+    if value is None:
+        return [None] * n
+    items = list(value.tolist() if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) else value)
+    if len(items) != n:
+        raise ValueError(f"expected {n} values, got {len(items)}")
+    return items
+

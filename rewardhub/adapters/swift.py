@@ -1,0 +1,176 @@
+"""rewardhub rewards in ms-swift's ``orms`` registry, for ``--external_plugins``.
+
+::
+
+    swift rlhf --rlhf_type grpo ... \\
+        --external_plugins "$(python -c 'import rewardhub.adapters.swift as m; print(m.__file__)')" \\
+        --reward_funcs toxicity entropy --reward_weights 1.0 0.3
+
+Loading this file registers one ORM per installed rewardhub reward, under the reward's name
+(``rewardhub_<name>`` when ms-swift already has an ORM of that name). With ``REWARDHUB_CONFIG``
+set (a config file, or comma-separated names) the configured entries are registered instead,
+under their ``as`` names and with their ``args``. Each ORM is ``__call__(completions, **kwargs)
+-> list[float | None]`` (ms-swift turns ``None`` into NaN and leaves it out of its ``nansum``).
+
+The ORMs ms-swift builds for one run share one scorer, and one scoring pass per batch. The
+responses to one prompt (ms-swift's ``prompt_id``) form a group, so ``diversity_bonus`` works.
+Works with ms-swift 4 (``swift.rewards``) and 3 (``swift.plugin``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rewardhub.adapters._common import CONFIG_ENV, BatchMemo, build_scorer
+from rewardhub.config import ComponentConfig, load_config, parse_components
+from rewardhub.engine import ScoreBatch, Scorer
+from rewardhub.types import Sample, message_content
+
+logger = logging.getLogger("rewardhub.swift")
+
+
+def _swift_registry() -> tuple[type, dict[str, Any]]:
+    """ms-swift's ORM base class and its ``orms`` dict, from where this release keeps them."""
+    try:
+        from swift.rewards import ORM, orms  # ms-swift 4
+    except ImportError:
+        from swift.plugin import ORM, orms  # ms-swift 3
+    return ORM, orms
+
+
+def configured_entries() -> list[ComponentConfig]:
+    """The entries to register: ``REWARDHUB_CONFIG`` when set, else every installed reward."""
+    value = os.environ.get(CONFIG_ENV)
+    if value and (value.endswith((".yaml", ".yml", ".json")) or os.path.isfile(value)):
+        return load_config(value).rewards
+    if value:
+        return parse_components(value, CONFIG_ENV)
+    from rewardhub import plugins
+
+    return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
+
+
+class Session:
+    """The rewards ms-swift instantiated, one scorer over them, and the current batch."""
+
+    def __init__(self, entries: Sequence[ComponentConfig]):
+        self.entries = {e.key: e for e in entries}
+        self.active: list[str] = []  # keys, in the order ms-swift built their ORMs
+        self._scorer: Scorer | None = None
+        self.memo = BatchMemo(columns=1)
+
+    def activate(self, key: str) -> None:
+        if key not in self.active:
+            self.active.append(key)
+            self._scorer = None  # rebuilt over the new set on the next batch
+            self.memo = BatchMemo(columns=len(self.active))
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = build_scorer([self.entries[k].to_dict() for k in self.active])
+        return self._scorer
+
+    def score(self, completions: Sequence[str], kwargs: dict[str, Any]) -> ScoreBatch:
+        return self.memo.get((completions,), lambda: self.scorer.score(to_samples(completions, kwargs)))
+
+
+def to_samples(completions: Sequence[str], kwargs: dict[str, Any]) -> list[Sample]:
+    """ms-swift's batch as samples: ``messages`` (the conversation, ending with the completion)
+    gives the prompt, ``prompt_id`` the group, ``solution`` the reference, ``images`` the images;
+    other columns go to ``meta``."""
+    n = len(completions)
+    messages = kwargs.get("messages") or [None] * n
+    prompt_ids = kwargs.get("prompt_id") or [None] * n
+    solutions = next((kwargs[f] for f in ("solution", "reference", "ground_truth") if kwargs.get(f) is not None), None)
+    images = kwargs.get("images") or [None] * n
+    skip = {
+        "messages",
+        "prompt_id",
+        "solution",
+        "reference",
+        "ground_truth",
+        "images",
+        "trainer_state",
+        "rollout_infos",
+        "response_token_ids",
+        "trajectory_inputs",
+    }
+    meta_cols = {k: v for k, v in kwargs.items() if k not in skip and isinstance(v, (list, tuple)) and len(v) == n}
+    samples = []
+    for i, completion in enumerate(completions):
+        conversation = messages[i] or []
+        prompt = [m for m in conversation[:-1] if isinstance(m, dict)] or None
+        image = images[i]
+        samples.append(
+            Sample(
+                response=completion if isinstance(completion, str) else message_content(completion),
+                prompt=prompt,
+                id=i,
+                group=prompt_ids[i],
+                reference=solutions[i] if solutions is not None else None,
+                images=[] if image is None else list(image) if isinstance(image, (list, tuple)) else [image],
+                meta={k: v[i] for k, v in meta_cols.items()},
+            )
+        )
+    return samples
+
+
+def make_orm(name: str, key: str, session: Session, base: type) -> type:
+    """An ORM class named ``name`` (ms-swift logs ``rewards/<class name>/mean``) that reads the
+    column ``key`` of the session's scoring pass."""
+
+    def __init__(self: Any, args: Any = None, **kwargs: Any) -> None:
+        base.__init__(self, args, **kwargs)
+        session.activate(key)
+
+    def __call__(self: Any, completions: Sequence[str], **kwargs: Any) -> list[float | None]:
+        return list(session.score(completions, kwargs).components[key])
+
+    namespace = {
+        "__init__": __init__,
+        "__call__": __call__,
+        "__doc__": f"rewardhub reward {key!r} as an ms-swift ORM.",
+        "rewardhub_key": key,
+    }
+    return type(name, (base,), namespace)
+
+
+def register(
+    orms: dict[str, Any] | None = None, base: type | None = None, entries: Sequence[ComponentConfig] | None = None
+) -> dict[str, str]:
+    """Put rewardhub rewards into ms-swift's ``orms``; returns ``{orm name: reward key}``.
+
+    ``orms`` and ``base`` default to ms-swift's own registry and ORM class.
+    """
+    if orms is None or base is None:
+        swift_base, swift_orms = _swift_registry()
+        orms = swift_orms if orms is None else orms
+        base = swift_base if base is None else base
+    entries = configured_entries() if entries is None else list(entries)
+    session = Session(entries)
+    added: dict[str, str] = {}
+    for entry in entries:
+        name = entry.key
+        if name in orms and not hasattr(orms[name], "rewardhub_key"):
+            logger.warning("ms-swift already has an ORM %r; rewardhub's is registered as 'rewardhub_%s'", name, name)
+            name = f"rewardhub_{name}"
+        orms[name] = make_orm(name, entry.key, session, base)
+        added[name] = entry.key
+    return added
+
+
+def _forget_own_directory() -> None:
+    """ms-swift puts an external plugin's directory first on ``sys.path`` before importing it;
+    this directory holds trl.py, verl.py, swift.py..., which would shadow the real packages."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+
+
+if __name__ != "rewardhub.adapters.swift":  # loaded as a file by ms-swift's --external_plugins
+    _forget_own_directory()
+    register()
