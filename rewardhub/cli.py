@@ -52,8 +52,13 @@ def cli(ctx: click.Context, disable: tuple[str, ...]) -> None:
 
 @cli.command(name="eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--rewards", "rewards", metavar="NAME[:WEIGHT],...", help="Rewards to run (default: all installed).")
-@click.option("--metrics", "metrics", metavar="NAME,...", help="Corpus metrics to compute (default: all installed).")
+@click.option(
+    "--rewards",
+    "rewards",
+    metavar="NAME[:WEIGHT],...",
+    help="Rewards to run. With none of --rewards/--metrics/--config: every installed one.",
+)
+@click.option("--metrics", "metrics", metavar="NAME,...", help="Corpus metrics to compute (same default as --rewards).")
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False), help="YAML config: rewards, metrics.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write scored rows here (JSONL).")
 @click.option("--by-group", is_flag=True, help="Also compute metrics per group (same prompt) and average.")

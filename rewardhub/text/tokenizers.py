@@ -9,8 +9,8 @@ default: ``zh`` when CJK characters make up at least 30% of the text's non-space
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 Tokenizer = Callable[[str], list[str]]
 
@@ -22,6 +22,8 @@ CJK_SHARE = 0.3
 
 def cjk_share(text: str) -> float:
     """The share of CJK characters among the non-space characters of ``text``."""
+    if _CJK.search(text) is None:  # the common case, one scan and no allocation
+        return 0.0
     letters = len(_SPACE.sub("", text))
     return len(_CJK.findall(text)) / letters if letters else 0.0
 
@@ -48,7 +50,7 @@ def _huggingface(path: str) -> Tokenizer:
     return tok.tokenize
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_tokenizer(name: str = "auto") -> Tokenizer:
     """The tokenizer called ``name`` (see the module docstring), as ``text -> list[str]``."""
     if name == "whitespace":

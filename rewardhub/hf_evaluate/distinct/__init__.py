@@ -1,0 +1,1 @@
+"""The ``distinct`` evaluate module (a package so that it ships with rewardhub)."""

@@ -1,0 +1,1 @@
+"""The ``repetition`` evaluate module (a package so that it ships with rewardhub)."""

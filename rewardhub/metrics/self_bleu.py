@@ -1,0 +1,133 @@
+"""Self-BLEU (Zhu et al. 2018, Texygen), exact to NLTK and without the O(N^2) loop.
+
+Texygen's definition: every response is a hypothesis scored against *all the other*
+responses as references with NLTK's ``sentence_bleu(others, hyp, weights=(1/n,)*n,
+smoothing_function=SmoothingFunction().method1)``; self-BLEU-n is the mean over hypotheses.
+Higher means more alike, lower more diverse.
+
+Scoring one hypothesis needs, for each n-gram order ``k``:
+
+- the clipped matches: for every n-gram of the hypothesis, ``min(count in hyp, max count in
+  any other response)``. Counting every (n-gram, response) pair once and keeping, per n-gram,
+  the largest count, how many responses hold it and the largest count below it, makes "the
+  largest count among the others" an O(1) look-up;
+- the closest reference length (NLTK: the other response minimising ``(|len - hyp_len|,
+  len)``): a binary search in the sorted lengths, leaving out one copy of the hypothesis'
+  own length.
+
+So the whole corpus costs a few linear passes per order instead of N sentence_bleu calls over
+N - 1 references each. NLTK's corner cases are kept: a hypothesis with no unigram match scores
+0 (an empty one too), an order with no match (also when the hypothesis is shorter than that
+order: NLTK's denominator is then ``max(1, 0) = 1``) counts ``0.1 / denominator``, and the
+brevity penalty is ``exp(1 - r / h)`` when ``h <= r``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from rewardhub.metrics.base import NgramMetric, Responses
+from rewardhub.metrics.ngrams import NgramCorpus, as_orders
+
+#: The orders self-BLEU is offered for (Texygen reports 2..5).
+SELF_BLEU_ORDERS = range(2, 6)
+#: ``SmoothingFunction().method1``'s epsilon.
+EPSILON = 0.1
+
+
+def clipped_matches(corpus: NgramCorpus, k: int) -> np.ndarray:
+    """For each response as hypothesis: its n-gram matches of order ``k`` against all the other
+    responses, clipped as BLEU clips them (the numerator of NLTK's modified precision)."""
+    # an n-gram that occurs once in the corpus matches nothing: leave those out early
+    ids, responses, counts = corpus.counts_per_response(k, repeated_only=True)
+    if len(ids) == 0:
+        return np.zeros(corpus.size)
+    size = int(ids.max()) + 1
+    top = np.zeros(size, dtype=np.int64)
+    np.maximum.at(top, ids, counts)
+    at_top = counts == top[ids]
+    holders = np.bincount(ids[at_top], minlength=size)  # responses holding the top count
+    below = np.zeros(size, dtype=np.int64)
+    np.maximum.at(below, ids[~at_top], counts[~at_top])
+    # the largest count among the *other* responses: the top one, unless this response is
+    # its only holder, in which case the largest count below it (0 if nobody else has it)
+    best_other = np.where(at_top & (holders[ids] == 1), below[ids], top[ids])
+    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=corpus.size)
+
+
+def closest_other_length(lengths: np.ndarray) -> np.ndarray:
+    """NLTK's ``closest_ref_length`` for each response against the lengths of all the others:
+    the nearest length, the shorter one on a tie. Needs at least two responses."""
+    ordered = np.sort(lengths)
+    lo = np.searchsorted(ordered, lengths, side="left")
+    hi = np.searchsorted(ordered, lengths, side="right")
+    last = len(ordered) - 1
+    below = ordered[np.maximum(lo - 1, 0)]
+    above = ordered[np.minimum(hi, last)]
+    gap_below = np.where(lo > 0, lengths - below, np.iinfo(np.int64).max)
+    gap_above = np.where(hi <= last, above - lengths, np.iinfo(np.int64).max)
+    nearest = np.where(gap_below <= gap_above, below, above)
+    return np.where(hi - lo >= 2, lengths, nearest)  # another response has the same length
+
+
+def self_bleu_scores(
+    token_lists: Sequence[Sequence[str]] | NgramCorpus, n: int | Iterable[int] = 4
+) -> dict[int, np.ndarray]:
+    """Each response's BLEU-n against all the others, for every order in ``n``.
+
+    Equal (to float rounding) to ``sentence_bleu(others, hyp, (1/n,)*n, method1)`` per
+    response. Needs at least two responses.
+    """
+    corpus = token_lists if isinstance(token_lists, NgramCorpus) else NgramCorpus(token_lists)
+    orders = as_orders(n)
+    if corpus.size < 2:
+        raise ValueError(f"self-BLEU needs at least two responses, got {corpus.size}")
+    hyp = corpus.lengths
+    matches = {k: clipped_matches(corpus, k) for k in range(1, max(orders) + 1)}
+    ref = closest_other_length(hyp)
+    safe_hyp = np.maximum(hyp, 1)
+    brevity = np.where(hyp > ref, 1.0, np.exp(1.0 - ref / safe_hyp))
+    log_precision = {}
+    for k, numerator in matches.items():
+        denominator = np.maximum(hyp - k + 1, 1)
+        log_precision[k] = np.log(np.where(numerator > 0, numerator, EPSILON) / denominator)
+    scores = {}
+    for order in orders:
+        weight = 1.0 / order
+        log_mean = sum(weight * log_precision[k] for k in range(1, order + 1))
+        scores[order] = np.where(matches[1] > 0, brevity * np.exp(log_mean), 0.0)
+    return scores
+
+
+class SelfBleu(NgramMetric):
+    """Self-BLEU-n as Texygen defines it (NLTK, uniform weights, method1 smoothing), exact and
+    fast. Lower is more diverse.
+
+    ``n``: one order or several, in 2..5 (keys ``self_bleu_<n>``). Every response is a
+    hypothesis by default; ``sample=K`` scores only K hypotheses drawn with ``seed`` (the
+    references are always all the other responses). Fewer than two responses: NaN, since
+    there is nothing to compare with (:func:`rewardhub.compute_metrics` drops it).
+    """
+
+    name = "self_bleu"
+    version = "1"
+    description = "Self-BLEU-n (Texygen/NLTK definition, exact): how alike the responses are"
+
+    def __init__(self, n: int | Sequence[int] = 4, sample: int | None = None, seed: int = 0, tokenize: str = "auto"):
+        super().__init__(tokenize)
+        self.orders = as_orders(n, SELF_BLEU_ORDERS)
+        if sample is not None and sample < 1:
+            raise ValueError(f"sample must be a positive number of hypotheses, got {sample}")
+        self.sample, self.seed = sample, seed
+
+    def compute(self, samples: Responses) -> dict[str, float]:
+        if len(samples) < 2:
+            return {f"self_bleu_{k}": math.nan for k in self.orders}
+        scores = self_bleu_scores(self.corpus(samples), self.orders)
+        chosen = slice(None)
+        if self.sample is not None and self.sample < len(samples):
+            chosen = np.random.default_rng(self.seed).choice(len(samples), self.sample, replace=False)
+        return {f"self_bleu_{k}": float(np.mean(s[chosen])) for k, s in scores.items()}
