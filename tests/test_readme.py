@@ -1,0 +1,32 @@
+"""The README is a product: its commands and snippets must stay true."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def bash_blocks() -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    [test_command] = [b.strip() for b in bash_blocks() if "pytest" in b and b.startswith("python3 -m venv")]
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_main_job_command_runs_eval_on_evaldata():
+    [main_job] = [b.strip() for b in bash_blocks() if "rewardhub eval evaldata" in b and b.startswith("python3")]
+    assert main_job.startswith("python3 -m venv .venv && .venv/bin/pip install -e . ")
+
+
+def test_the_python_api_snippet_runs():
+    snippet = next(b for b in re.findall(r"```python\n(.*?)```", README, flags=re.S) if "Scorer([" in b)
+    result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "'entropy':" in result.stdout and "'entropy_chars':" in result.stdout
