@@ -65,27 +65,24 @@ def _resolve(kind: str, item: Any, block: Iterable[str]) -> tuple[ComponentConfi
 
 
 def build_rewards(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
-    components = []
-    for item in items:
-        config, obj, dist = _resolve("reward", item, block)
-        try:
-            reward: Reward = as_reward(obj, **_with_tokenize(obj, config.args, tokenize))
-        except TypeError as exc:
-            raise plugins.PluginError(f"reward {config.key!r}: bad args {config.args}: {exc}") from exc
-        components.append(Component(config.key, config.weight, config, reward, dist))
-    _unique(components)
-    return components
+    """Built rewards for names, config entries or reward objects, with their weights."""
+    return _build("reward", as_reward, items, tokenize, block)
 
 
 def build_metrics(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
+    """Built metrics for names, config entries or metric objects."""
+    return _build("metric", as_metric, items, tokenize, block)
+
+
+def _build(kind: str, adapt: Any, items: Iterable[Any], tokenize: str | None, block: Iterable[str]) -> list[Component]:
     components = []
     for item in items:
-        config, obj, dist = _resolve("metric", item, block)
+        config, obj, dist = _resolve(kind, item, block)
         try:
-            metric: Metric = as_metric(obj, **_with_tokenize(obj, config.args, tokenize))
+            built: Reward | Metric = adapt(obj, **_with_tokenize(obj, config.args, tokenize))
         except TypeError as exc:
-            raise plugins.PluginError(f"metric {config.key!r}: bad args {config.args}: {exc}") from exc
-        components.append(Component(config.key, config.weight, config, metric, dist))
+            raise plugins.PluginError(f"{kind} {config.key!r}: bad args {config.args}: {exc}") from exc
+        components.append(Component(config.key, config.weight, config, built, dist))
     _unique(components)
     return components
 

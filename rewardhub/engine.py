@@ -20,7 +20,7 @@ import inspect
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,22 +207,23 @@ class Scorer:
         keys = {i: k for k, i in first.items()}
         return _pack(todo, size), (owner, keys), cached
 
-    def _run(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+    def _start(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+        """The batches to score, the dedup map, and result lists pre-filled from the cache."""
         batches, dedup, cached = self._plan(c, samples, groups)
         values: list[Score | None] = [None] * len(samples)
         errors: list[str | None] = [None] * len(samples)
         for i, v in cached.items():
             values[i] = v
+        return batches, dedup, values, errors
+
+    def _run(self, c: Component, samples: list[Sample], groups: list[list[int]]):
+        batches, dedup, values, errors = self._start(c, samples, groups)
         for batch in batches:
-            self._score_batch(c, samples, batch, values, errors, self._call)
+            self._score_batch(c, samples, batch, values, errors)
         return self._finish(c, dedup, values, errors)
 
     async def _arun(self, c: Component, samples: list[Sample], groups: list[list[int]]):
-        batches, dedup, cached = self._plan(c, samples, groups)
-        values: list[Score | None] = [None] * len(samples)
-        errors: list[str | None] = [None] * len(samples)
-        for i, v in cached.items():
-            values[i] = v
+        batches, dedup, values, errors = self._start(c, samples, groups)
         for batch in batches:
             await self._ascore_batch(c, samples, batch, values, errors)
         return self._finish(c, dedup, values, errors)
@@ -262,10 +263,10 @@ class Scorer:
             raise box["exc"]
         return box["out"]
 
-    def _score_batch(self, c: Component, samples, batch: Batch, values, errors, call: Callable) -> None:
+    def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]
         try:
-            out = call(c, [samples[i] for i in indices])
+            out = self._call(c, [samples[i] for i in indices])
             _check_length(out, len(indices))
         except TimeoutError as exc:
             _fail(indices, errors, str(exc))
@@ -273,7 +274,7 @@ class Scorer:
         except Exception as exc:
             if len(batch) > 1:  # isolate the unit (sample or group) that breaks the batch
                 for unit in batch:
-                    self._score_batch(c, samples, [unit], values, errors, call)
+                    self._score_batch(c, samples, [unit], values, errors)
             else:
                 _fail(indices, errors, _message(exc))
             return
