@@ -145,7 +145,7 @@ class Scorer:
     def score(self, samples: Sequence[Sample]) -> ScoreBatch:
         """Score ``samples`` with every reward; rewards run concurrently where they can."""
         samples = list(samples)
-        groups = _groups(samples)
+        groups = self._groups(samples)
         parallel = [c for c in self.components if c.reward.thread_safe]
         serial = [c for c in self.components if not c.reward.thread_safe]
         results: dict[str, tuple[list[Score | None], list[str | None]]] = {}
@@ -164,7 +164,7 @@ class Scorer:
         """Like :meth:`score`, for event loops: rewards with a native ``async ascore`` method are
         awaited, the others run in worker threads, all concurrently."""
         samples = list(samples)
-        groups = _groups(samples)
+        groups = self._groups(samples)
 
         async def run(c: Component) -> tuple[list[Score | None], list[str | None]]:
             if inspect.iscoroutinefunction(getattr(c.reward, "ascore", None)):
@@ -183,6 +183,15 @@ class Scorer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _groups(self, samples: list[Sample]) -> list[list[int]]:
+        """Sample indices by group, in order of first appearance; only computed when needed."""
+        if not any(c.reward.group_aware for c in self.components):
+            return []
+        groups: dict[Any, list[int]] = {}
+        for i, s in enumerate(samples):
+            groups.setdefault(s.group_key, []).append(i)
+        return list(groups.values())
 
     # -- one component -------------------------------------------------------------------
 
@@ -326,14 +335,6 @@ class Scorer:
         return float(total) if math.isfinite(total) else None
 
 
-def _groups(samples: list[Sample]) -> list[list[int]]:
-    """Sample indices by group, groups in order of first appearance."""
-    groups: dict[Any, list[int]] = {}
-    for i, s in enumerate(samples):
-        groups.setdefault(s.group_key, []).append(i)
-    return list(groups.values())
-
-
 def _pack(units: list[list[int]], size: int) -> list[Batch]:
     """Pack units into batches of at most ``size`` samples; a larger unit goes alone, whole."""
     batches: list[Batch] = []
@@ -356,18 +357,28 @@ def _check_length(out: Any, n: int) -> None:
         raise ValueError(f"score() returned {got} for {n} samples")
 
 
+class _SampleError(Exception):
+    """One sample's failure, reported by the reward in its results."""
+
+
 def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
     for i, raw in zip(indices, out):
         try:
             values[i] = normalize(raw)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, _SampleError) as exc:
             errors[i] = str(exc)
 
 
 def normalize(raw: Any) -> Score | None:
-    """A reward's raw output as a :class:`Score` (or ``None``), refusing non-finite values."""
+    """A reward's raw output as a :class:`Score` (or ``None``), refusing non-finite values.
+
+    An exception object in place of a value is that sample's error: a reward that can tell
+    which samples it failed on reports them so, and the rest of its batch stands.
+    """
     if raw is None:
         return None
+    if isinstance(raw, BaseException):
+        raise _SampleError(_message(raw))
     score = raw if isinstance(raw, Score) else Score(raw)
     if score.value is None:
         return score

@@ -1,7 +1,8 @@
 """The two plugin kinds, rewards and metrics, and the adapters that bring other shapes to them.
 
 A **reward** scores samples one by one, in batches: ``score(samples)`` returns one entry per
-sample, in order: a float, a :class:`Score`, or ``None`` for "could not score this one".
+sample, in order: a float, a :class:`Score`, ``None`` for "could not score this one", or an
+exception object to report why that one sample failed (the rest of the batch stands).
 A **metric** summarizes a set: ``compute(samples)`` returns ``{name: float}``.
 
 Authors who don't want a class write a plain function and decorate it with :func:`reward` or

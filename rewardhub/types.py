@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -30,11 +29,6 @@ def message_content(message: Message) -> str:
     return "" if content is None else str(content)
 
 
-def _stable_hash(value: Any) -> str:
-    data = json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
-    return hashlib.blake2b(data.encode("utf-8"), digest_size=12).hexdigest()
-
-
 @dataclass
 class Sample:
     """One generated output with its context.
@@ -59,24 +53,31 @@ class Sample:
 
     @property
     def group_key(self) -> Any:
-        """The group this sample belongs to: ``group`` when given, else a hash of the prompt."""
+        """The group this sample belongs to: ``group`` when given, else its prompt."""
         if self.group is not None:
             return self.group
-        return "prompt:" + _stable_hash(self.prompt)
+        return ("prompt", _hashable(self.prompt))
 
-    def key(self, fields: tuple[str, ...]) -> str:
+    def key(self, fields: tuple[str, ...]) -> tuple[Any, ...]:
         """A hashable identity over ``fields``, used to score identical samples once.
 
-        Images given as objects (PIL images, bytes) are keyed by identity: equal content in two
-        objects is scored twice, which is correct, only slower.
+        Strings are used as they are (no hashing cost for the common case); structured values
+        (chat messages, meta) are serialized. Images given as objects (PIL images, bytes) are
+        keyed by identity: equal content in two objects is scored twice, correct, only slower.
         """
         parts = []
         for name in fields:
             value = getattr(self, name)
             if name == "images":
-                value = [v if isinstance(v, str) else f"<{type(v).__name__}@{id(v)}>" for v in value]
-            parts.append(value)
-        return _stable_hash(parts)
+                value = tuple(v if isinstance(v, str) else f"<{type(v).__name__}@{id(v)}>" for v in value)
+            parts.append(_hashable(value))
+        return tuple(parts)
+
+
+def _hashable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, tuple)):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
 
 
 @dataclass(frozen=True)

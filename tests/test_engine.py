@@ -247,3 +247,27 @@ def test_to_pandas_has_a_column_per_component_and_the_total():
     frame = Scorer([Recorder()]).score(samples("ab", "c")).to_pandas()
     assert list(frame.columns) == ["id", "recorder", "reward"]
     assert frame["reward"].tolist() == [2.0, 1.0]
+
+
+def test_a_reward_can_report_one_samples_error_without_failing_its_batch():
+    calls = []
+
+    class Decoding(Reward):
+        name = "decoding"
+
+        def score(self, batch):
+            calls.append(len(batch))
+            return [OSError(f"cannot read {s.response}") if s.response.endswith(".bad") else 1.0 for s in batch]
+
+    result = Scorer([Decoding()]).score(samples("a.png", "b.bad", "c.png"))
+    assert calls == [3]  # no retry pass
+    assert result.components["decoding"] == [1.0, None, 1.0]
+    assert result.errors[1] == {"decoding": "OSError: cannot read b.bad"}
+
+
+def test_groups_are_only_computed_when_a_reward_needs_them(monkeypatch):
+    def fail(self):
+        raise AssertionError("group_key computed for a scorer without group-aware rewards")
+
+    monkeypatch.setattr(Sample, "group_key", property(fail))
+    assert Scorer([Recorder()]).score(samples("ab")).totals == [2.0]

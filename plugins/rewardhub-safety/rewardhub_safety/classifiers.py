@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rewardhub_safety import _torch
+from rewardhub import devices
 from rewardhub_safety.labels import ToxicLabel, toxic_indices
 
 #: The hub default of the ``transformers`` backend (the model ms-swift's safety example uses).
@@ -83,9 +83,9 @@ class TransformersClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.model_name = str(model)
-        self.device = _torch.resolve_device(device)
-        self.dtype = _torch.resolve_dtype(dtype, self.device)
-        with _torch.quiet_loading():
+        self.device = devices.resolve_device(device)
+        self.dtype = devices.resolve_dtype(dtype, self.device)
+        with devices.quiet_loading():
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
             net = AutoModelForSequenceClassification.from_pretrained(self.model_name)
         self.model = net.to(device=self.device, dtype=self.dtype).eval()

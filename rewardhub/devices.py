@@ -1,4 +1,9 @@
-"""Device and dtype selection for the sentence-transformers model (imported only when it loads)."""
+"""Device and dtype choice for plugins that run torch models.
+
+Shared by the model plugins so they agree on the defaults: CUDA when a GPU is visible, half
+precision there (bfloat16 where supported), float32 on the CPU. torch is imported inside the
+functions, so importing this module (and rewardhub) never imports it.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,11 @@ _DTYPES = {
 }
 
 
-def resolve_device(device: str | None) -> str:
-    """``device`` as given, else ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+def resolve_device(device: str | None = None) -> str:
+    """``device`` as given, else (``None`` or ``"auto"``) ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
     import torch
 
-    if device:
+    if device and device != "auto":
         return device
     return "cuda" if torch.cuda.is_available() else "cpu"
 
