@@ -1,8 +1,8 @@
 """Turning config entries and objects into built rewards and metrics.
 
 Shared by the engine, the CLI and the trainer adapters, so a name means the same thing
-everywhere. A run-wide ``tokenize`` is passed to every component whose constructor takes a
-``tokenize`` argument and whose config does not set one.
+everywhere. Run-wide arguments (``tokenize``, and for metrics ``sample``/``seed``) are passed
+to every component whose constructor names that argument and whose config does not set it.
 """
 
 from __future__ import annotations
@@ -37,21 +37,20 @@ class Component:
         }
 
 
-def _accepts(obj: Any, arg: str) -> bool:
+def _names(obj: Any, arg: str) -> bool:
+    """Whether ``obj``'s constructor (or function) has a parameter called ``arg``."""
     target = obj.fn if isinstance(obj, (RewardFunction, MetricFunction)) else obj
+    if not (inspect.isclass(target) or isinstance(obj, MetricFunction)):
+        return False  # an instance is built already; reward functions get context, not run args
     try:
-        params = inspect.signature(target).parameters
+        return arg in inspect.signature(target).parameters
     except (TypeError, ValueError):
         return False
-    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _with_tokenize(obj: Any, args: dict[str, Any], tokenize: str | None) -> dict[str, Any]:
-    if tokenize and "tokenize" not in args and inspect.isclass(obj) and _accepts(obj, "tokenize"):
-        return {**args, "tokenize": tokenize}
-    if tokenize and "tokenize" not in args and isinstance(obj, MetricFunction) and _accepts(obj, "tokenize"):
-        return {**args, "tokenize": tokenize}
-    return args
+def _with_run_args(obj: Any, args: dict[str, Any], run_args: dict[str, Any]) -> dict[str, Any]:
+    extra = {k: v for k, v in run_args.items() if v is not None and k not in args and _names(obj, k)}
+    return {**args, **extra} if extra else args
 
 
 def _resolve(kind: str, item: Any, block: Iterable[str]) -> tuple[ComponentConfig, Any, str]:
@@ -66,20 +65,30 @@ def _resolve(kind: str, item: Any, block: Iterable[str]) -> tuple[ComponentConfi
 
 def build_rewards(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
     """Built rewards for names, config entries or reward objects, with their weights."""
-    return _build("reward", as_reward, items, tokenize, block)
+    return _build("reward", as_reward, items, {"tokenize": tokenize}, block)
 
 
-def build_metrics(items: Iterable[Any], *, tokenize: str | None = None, block: Iterable[str] = ()) -> list[Component]:
-    """Built metrics for names, config entries or metric objects."""
-    return _build("metric", as_metric, items, tokenize, block)
+def build_metrics(
+    items: Iterable[Any],
+    *,
+    tokenize: str | None = None,
+    sample: int | None = None,
+    seed: int | None = None,
+    block: Iterable[str] = (),
+) -> list[Component]:
+    """Built metrics for names, config entries or metric objects; ``sample``/``seed`` reach the
+    metrics that can sample (self-BLEU's hypotheses), ``tokenize`` every n-gram metric."""
+    return _build("metric", as_metric, items, {"tokenize": tokenize, "sample": sample, "seed": seed}, block)
 
 
-def _build(kind: str, adapt: Any, items: Iterable[Any], tokenize: str | None, block: Iterable[str]) -> list[Component]:
+def _build(
+    kind: str, adapt: Any, items: Iterable[Any], run_args: dict[str, Any], block: Iterable[str]
+) -> list[Component]:
     components = []
     for item in items:
         config, obj, dist = _resolve(kind, item, block)
         try:
-            built: Reward | Metric = adapt(obj, **_with_tokenize(obj, config.args, tokenize))
+            built: Reward | Metric = adapt(obj, **_with_run_args(obj, config.args, run_args))
         except TypeError as exc:
             raise plugins.PluginError(f"{kind} {config.key!r}: bad args {config.args}: {exc}") from exc
         components.append(Component(config.key, config.weight, config, built, dist))

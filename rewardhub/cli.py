@@ -76,6 +76,8 @@ def cli(ctx: click.Context, disable: tuple[str, ...]) -> None:
 @click.option(
     "--chunk-size", type=click.IntRange(min=1), default=512, show_default=True, help="Rows per journaled chunk."
 )
+@click.option("--sample", type=click.IntRange(min=1), metavar="K", help="Metrics that can sample (self-BLEU) use K.")
+@click.option("--seed", type=int, metavar="S", help="Seed for --sample (default 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no warnings.")
 @click.pass_obj
@@ -95,6 +97,8 @@ def eval_command(
     missing: str | None,
     timeout: float | None,
     chunk_size: int,
+    sample: int | None,
+    seed: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -124,6 +128,8 @@ def eval_command(
         missing=missing,
         timeout=timeout,
         chunk_size=chunk_size,
+        sample=sample,
+        seed=seed,
         block=block,
     )
     err = Console(stderr=True)

@@ -43,6 +43,8 @@ class EvalOptions:
     missing: str | None = None
     timeout: float | None = None
     chunk_size: int = CHUNK_SIZE
+    sample: int | None = None
+    seed: int | None = None
     block: Sequence[str] = ()
 
 
@@ -128,7 +130,14 @@ def evaluate_files(
     finally:
         scorer.close()
 
-    metrics = compute_metrics(run.metrics, [r.sample for r in rows], by_group=options.by_group, tokenize=run.tokenize)
+    metrics = compute_metrics(
+        run.metrics,
+        [r.sample for r in rows],
+        by_group=options.by_group,
+        tokenize=run.tokenize,
+        sample=options.sample,
+        seed=options.seed,
+    )
     summary = {
         "n": len(rows),
         "rewards": {key: stats(values) for key, values in columns.items()},

@@ -27,14 +27,17 @@ def compute_metrics(
     *,
     by_group: bool = False,
     tokenize: str | None = None,
+    sample: int | None = None,
+    seed: int | None = None,
 ) -> MetricResults:
     """Compute ``metrics`` (names, config entries or Metric objects) over ``samples``.
 
     With ``by_group`` each metric is also computed on every group and averaged over groups
     (unweighted), reported as ``by_group/<name>``. A metric that raises is reported in
     ``errors`` and the others still run; non-finite values are dropped, never reported.
+    ``sample``/``seed`` reach metrics that can sample (self-BLEU); by default nothing samples.
     """
-    components = build_metrics(metrics, tokenize=tokenize)
+    components = build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed)
     samples = list(samples)
     groups: dict[Any, list[Sample]] = {}
     if by_group:

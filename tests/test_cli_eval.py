@@ -199,3 +199,16 @@ def test_listing_commands_as_json():
     assert isinstance(metrics, list)
     everything = json.loads(run("plugins", "--all", "--json").output)
     assert any(p["builtin"] for p in everything)
+
+
+def test_self_bleu_uses_every_response_unless_sampling_is_asked_for():
+    from rewardhub.io import read_samples
+    from rewardhub.metrics.self_bleu import SelfBleu
+
+    samples = read_samples(CHAT_EN)
+    full = json.loads(run("eval", CHAT_EN, "--rewards", "", "--metrics", "self_bleu", "--json").output)
+    assert full["metrics"]["self_bleu_4"] == pytest.approx(SelfBleu().compute(samples)["self_bleu_4"])
+    args = ["eval", CHAT_EN, "--rewards", "", "--metrics", "self_bleu", "--sample", "5", "--json"]
+    sampled = json.loads(run(*args, "--seed", "3").output)["metrics"]["self_bleu_4"]
+    assert sampled == pytest.approx(SelfBleu(sample=5, seed=3).compute(samples)["self_bleu_4"])
+    assert sampled != pytest.approx(full["metrics"]["self_bleu_4"])
