@@ -119,7 +119,9 @@ class Scorer:
         self.missing = missing
         self.timeout = timeout
         self.cache_size = cache_size
-        self._cache: dict[str, OrderedDict[str, Score | None]] = {c.key: OrderedDict() for c in self.components}
+        self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
+            c.key: OrderedDict() for c in self.components
+        }
         self._cache_lock = threading.Lock()
 
     @classmethod
@@ -202,7 +204,7 @@ class Scorer:
         if reward.group_aware:
             return _pack(groups, size), None, {}
         cache = self._cache[c.key]
-        first: dict[str, int] = {}
+        first: dict[tuple[Any, ...], int] = {}
         owner = [0] * len(samples)
         cached: dict[int, Score | None] = {}
         for i, s in enumerate(samples):
@@ -245,7 +247,7 @@ class Scorer:
             self._remember(c.key, {keys[i]: values[i] for i in keys if errors[i] is None})
         return [values[o] for o in owner], [errors[o] for o in owner]
 
-    def _remember(self, key: str, new: dict[str, Score | None]) -> None:
+    def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
         with self._cache_lock:
             cache = self._cache[key]
             cache.update(new)

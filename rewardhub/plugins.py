@@ -19,7 +19,7 @@ from typing import Any
 import pluggy
 
 from rewardhub import hookspecs
-from rewardhub.rewards import reward_name, static_attr
+from rewardhub.rewards import reward_name
 
 ENTRY_POINT_GROUP = "rewardhub"
 
@@ -65,11 +65,11 @@ class Entry:
 
     @property
     def version(self) -> str:
-        return str(static_attr(self.obj, "version", "0"))
+        return str(getattr(self.obj, "version", "0"))
 
     @property
     def description(self) -> str:
-        text = static_attr(self.obj, "description", "") or (self.obj.__doc__ or "")
+        text = getattr(self.obj, "description", "") or (self.obj.__doc__ or "")
         return text.strip().split("\n")[0]
 
 

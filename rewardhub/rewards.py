@@ -245,7 +245,3 @@ def as_metric(obj: Any, **args: Any) -> Metric:
         return MetricFunction(obj, reward_name(obj), "0").as_metric(**args)
     raise TypeError(f"cannot use {obj!r} as a metric")
 
-
-def static_attr(obj: Any, attr: str, default: Any = None) -> Any:
-    """An attribute of a registered object without building it (for listings)."""
-    return getattr(obj, attr, default)

@@ -26,7 +26,7 @@ def normalized_entropy(tokens: Sequence[str]) -> float:
         return 0.0
     counts = Counter(tokens).values()
     entropy = -sum(c / total * math.log(c / total) for c in counts)
-    return max(0.0, entropy / math.log(total))  # max(): no -0.0 for a single repeated token
+    return min(1.0, max(0.0, entropy / math.log(total)))  # clamp float error: no -0.0, no 1.0000000000000004
 
 
 class Entropy(rewardhub.Reward):
