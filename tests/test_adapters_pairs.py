@@ -147,3 +147,16 @@ def test_pairs_command_reports_bad_input_in_one_line(tmp_path):
     assert result.exit_code == 1
     assert f"{path}:1: no 'reward' field" in result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_pairs_json_summary_counts_what_was_written(tmp_path):
+    scored = tmp_path / "scored.jsonl"
+    result = CliRunner().invoke(
+        cli, ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy", "--metrics", "", "-o", str(scored), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    prefs = tmp_path / "prefs.jsonl"
+    result = CliRunner().invoke(cli, ["pairs", str(scored), "-o", str(prefs), "--json"])
+    summary = json.loads(result.stdout)
+    assert summary["pairs"] == len(read_jsonl(prefs)) == summary["groups"] - summary["single"] - summary["no_margin"]
+    assert summary["output"] == str(prefs)

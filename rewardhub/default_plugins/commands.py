@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
 
 import click
 
@@ -34,6 +36,7 @@ def register_commands(cli: click.Group) -> None:
 @click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected).")
 @click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected).")
 @click.option("--skip-invalid", is_flag=True, help="Skip and count malformed rows instead of stopping.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def pairs_command(
     files: tuple[str, ...],
@@ -43,6 +46,7 @@ def pairs_command(
     prompt_field: str | None,
     response_field: str | None,
     skip_invalid: bool,
+    as_json: bool,
     quiet: bool,
 ) -> None:
     """Turn scored FILES (from `rewardhub eval -o`) into DPO preference pairs.
@@ -74,7 +78,9 @@ def pairs_command(
     except OSError as exc:
         click.echo(f"rewardhub: error: {output}: {exc.strerror}", err=True)
         sys.exit(EXIT_INPUT)
-    if not quiet:
+    if as_json:
+        click.echo(json.dumps({**asdict(stats), "output": output}, indent=2))
+    elif not quiet:
         for message in stats.skipped[:5]:
             click.echo(f"rewardhub: skipped {message}", err=True)
         click.echo(f"rewardhub: {stats.describe()}; wrote {output}", err=True)
