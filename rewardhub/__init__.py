@@ -9,10 +9,11 @@ library; plugins that need one import it when they first score.
 __version__ = "0.1.0"
 
 from rewardhub.config import ComponentConfig, ConfigError, RunConfig, load_config
-from rewardhub.engine import ScoreBatch, ScoredSample, Scorer
+from rewardhub.engine import Scorer
 from rewardhub.hookspecs import hookimpl
 from rewardhub.metrics_runner import compute_metrics
 from rewardhub.plugins import PluginError
+from rewardhub.results import ScoreBatch, ScoredSample
 from rewardhub.rewards import Metric, Reward, as_metric, as_reward, metric, reward
 from rewardhub.types import Sample, Score
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from rewardhub import plugins
 from rewardhub.config import RunConfig, load_config, parse_components
-from rewardhub.engine import ScoreBatch, Scorer
+from rewardhub.engine import Scorer
 from rewardhub.io import InputError, JsonlReader, ResumableWriter, Row, file_sha256, sidecar_path
 from rewardhub.io.provenance import provenance
 from rewardhub.io.writer import write_json_atomic
 from rewardhub.metrics_runner import compute_metrics
+from rewardhub.results import ScoreBatch
 from rewardhub.summary import stats
 
 CHUNK_SIZE = 512

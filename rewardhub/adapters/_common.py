@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rewardhub.engine import ScoreBatch, Scorer
+from rewardhub.engine import Scorer
+from rewardhub.results import ScoreBatch
 
 #: The environment variable adapters read when a trainer gives them no config of their own.
 CONFIG_ENV = "REWARDHUB_CONFIG"

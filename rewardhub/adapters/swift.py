@@ -27,7 +27,8 @@ from typing import Any
 
 from rewardhub.adapters._common import CONFIG_ENV, BatchMemo, build_scorer
 from rewardhub.config import ComponentConfig, load_config, parse_components
-from rewardhub.engine import ScoreBatch, Scorer
+from rewardhub.engine import Scorer
+from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, message_content
 
 logger = logging.getLogger("rewardhub.swift")

@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters._common import BatchMemo, build_scorer
-from rewardhub.engine import ScoreBatch, Scorer
+from rewardhub.engine import Scorer
 from rewardhub.io.schema import IMAGE_FIELDS, REFERENCE_FIELDS
+from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, message_content
 
 #: Keyword arguments TRL adds for its own purposes; they are not dataset columns.
