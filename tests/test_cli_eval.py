@@ -26,7 +26,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_default_run_prints_a_table_of_every_installed_reward():
     result = run("eval", CHAT_EN)
     assert result.exit_code == 0, result.output
-    assert "20 samples" in result.output
+    assert "21 samples" in result.output
     for name in rewardhub.plugins.registry().rewards:
         assert name in result.output
 
@@ -35,7 +35,7 @@ def test_json_summary_has_exactly_the_documented_shape():
     result = run("eval", CHAT_EN, "--rewards", "entropy", "--json")
     data = json.loads(result.output)
     assert set(data) == {"n", "rewards", "metrics", "errors"}
-    assert data["n"] == 20 and data["errors"] == 0
+    assert data["n"] == 21 and data["errors"] == 0
     assert set(data["rewards"]["entropy"]) == {"mean", "std", "min", "max", "missing"}
     assert 0 <= data["rewards"]["entropy"]["min"] < data["rewards"]["entropy"]["mean"] <= 1
 
