@@ -43,20 +43,34 @@ def compute_metrics(
     if by_group:
         for s in samples:
             groups.setdefault(s.group_key, []).append(s)
-    results = MetricResults()
+    # Set by set, every metric on one set before the next, so metrics that share work on a set
+    # (the n-gram corpus, embeddings) find it still cached.
+    whole: dict[str, dict[str, float]] = {}
+    per_group: dict[str, list[dict[str, float]]] = {c.key: [] for c in components}
+    failed: dict[str, str] = {}
+    for subset_index, subset in enumerate([samples, *groups.values()]):
+        for c in components:
+            if c.key in failed:
+                continue
+            try:
+                values = c.reward.compute(subset)
+            except Exception as exc:  # one broken metric never takes the others down
+                failed[c.key] = f"{type(exc).__name__}: {exc}"
+                continue
+            if subset_index == 0:
+                whole[c.key] = values
+            else:
+                per_group[c.key].append(values)
+    results = MetricResults(errors=failed)
     for c in components:
-        prefix = "" if c.key == c.config.name else f"{c.key}/"
-        try:
-            whole = c.reward.compute(samples)
-            per_group = [c.reward.compute(g) for g in groups.values()]
-        except Exception as exc:  # one broken metric never takes the others down
-            results.errors[c.key] = f"{type(exc).__name__}: {exc}"
+        if c.key in failed:
             continue
-        for name, value in whole.items():
+        prefix = "" if c.key == c.config.name else f"{c.key}/"
+        for name, value in whole[c.key].items():
             if _finite(value):
                 results.values[prefix + name] = float(value)
-        for name in whole:
-            values = [float(g[name]) for g in per_group if name in g and _finite(g[name])]
+        for name in whole[c.key]:
+            values = [float(g[name]) for g in per_group[c.key] if name in g and _finite(g[name])]
             if values:
                 results.values[BY_GROUP_PREFIX + prefix + name] = sum(values) / len(values)
     return results

@@ -1,7 +1,10 @@
-"""The base of the n-gram metrics: one tokenizer argument, one way to read responses."""
+"""The base of the n-gram metrics: one tokenizer argument, one way to read responses, and one
+n-gram corpus per set of responses shared by every metric that looks at that set."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Union
 
@@ -24,6 +27,14 @@ def resolve_tokenizer(name: str) -> Tokenizer | None:
     return None if name.startswith("hf:") else get_tokenizer(name)
 
 
+#: Recently built corpora by (tokenizer, texts): distinct, distinct_avg, repetition,
+#: ngram_entropy and self_bleu over one set tokenize it and number its n-grams once, not five
+#: times. Two entries: the set being measured and the one before it.
+_CORPORA: OrderedDict[tuple[str, tuple[str, ...]], NgramCorpus] = OrderedDict()
+_CORPORA_SIZE = 2
+_corpora_lock = threading.Lock()
+
+
 class NgramMetric(Metric):
     """A corpus metric over the n-grams of the responses' tokens (``tokenize``: see
     :mod:`rewardhub.text.tokenizers`; ``auto`` splits Chinese per character)."""
@@ -38,7 +49,19 @@ class NgramMetric(Metric):
         return [self._tokenizer(text) for text in response_texts(samples)]
 
     def corpus(self, samples: Responses) -> NgramCorpus:
-        return NgramCorpus(self.token_lists(samples))
+        """The n-gram corpus of the responses, shared with other metrics measuring the same set."""
+        texts = tuple(response_texts(samples))
+        key = (self.tokenize, texts)  # str hashes are cached by Python: cheap for a repeated set
+        with _corpora_lock:
+            if key in _CORPORA:
+                _CORPORA.move_to_end(key)
+                return _CORPORA[key]
+        corpus = NgramCorpus(self.token_lists(texts))
+        with _corpora_lock:
+            _CORPORA[key] = corpus
+            while len(_CORPORA) > _CORPORA_SIZE:
+                _CORPORA.popitem(last=False)
+        return corpus
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} v{self.version} tokenize={self.tokenize!r}>"
