@@ -157,7 +157,7 @@ DEDUP_COLUMNS = {"case": "case", "n": "samples", "duplicates_pct": "dup %", "ded
 def print_table(title: str, rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
     print(f"\n{title}")
     cells = [[_fmt(r[k]) for k in columns] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(columns.values())]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(columns.values())]
     print("  ".join(h.ljust(w) for h, w in zip(columns.values(), widths)))
     for c in cells:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths)))

@@ -162,9 +162,21 @@ def semantic_cases(args: argparse.Namespace, grpo: list[Sample]) -> list[Case]:
     for dtype in args.dtypes:
         for size in args.batch_sizes:
             reward = SemanticRedundancy(batch_size=size, device=args.device, dtype=dtype, max_length=256)
+            _forget_before_scoring(reward)
             label, note = f"semantic_redundancy minilm {dtype} b{size}", "group-aware: never deduped by the engine"
             cases.append(Case(label, reward, _semantic_direct(reward, size), grpo, None, note))
     return cases
+
+
+def _forget_before_scoring(reward: Any) -> None:
+    """Every engine run embeds for real: the shared encoder would otherwise remember the last run."""
+    score = reward.score
+
+    def fresh(samples: Sequence[Sample]) -> Any:
+        reward.encoder.forget()
+        return score(samples)
+
+    reward.score = fresh
 
 
 def _semantic_direct(reward: Any, size: int) -> Callable[[list[Sample]], Any]:
@@ -173,6 +185,7 @@ def _semantic_direct(reward: Any, size: int) -> Callable[[list[Sample]], Any]:
 
     def run(samples: list[Sample]) -> list[float]:
         encoder, out = reward.encoder, []
+        encoder.forget()  # time the model, not the memo of the previous run
         for batch in chunks(samples, size):  # batch size is a multiple of the group size here
             embeddings, rows = encoder.encode_unique([s.response for s in batch], size)
             vectors = embeddings[rows]

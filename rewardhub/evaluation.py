@@ -124,6 +124,16 @@ def evaluate_files(
             done += len(chunk)
             if progress:
                 progress(done, len(rows))
+        # Metrics run while the rewards are still open: a metric sharing a reward's model (and
+        # its remembered work, such as embeddings) finds it loaded.
+        metrics = compute_metrics(
+            run.metrics,
+            [r.sample for r in rows],
+            by_group=options.by_group,
+            tokenize=run.tokenize,
+            sample=options.sample,
+            seed=options.seed,
+        )
     except BaseException:
         if writer is not None:
             writer.close()  # keep the journal: --resume picks it up
@@ -131,14 +141,6 @@ def evaluate_files(
     finally:
         scorer.close()
 
-    metrics = compute_metrics(
-        run.metrics,
-        [r.sample for r in rows],
-        by_group=options.by_group,
-        tokenize=run.tokenize,
-        sample=options.sample,
-        seed=options.seed,
-    )
     summary = {
         "n": len(rows),
         "rewards": {key: stats(values) for key, values in columns.items()},

@@ -212,3 +212,35 @@ def test_self_bleu_uses_every_response_unless_sampling_is_asked_for():
     sampled = json.loads(run(*args, "--seed", "3").output)["metrics"]["self_bleu_4"]
     assert sampled == pytest.approx(SelfBleu(sample=5, seed=3).compute(samples)["self_bleu_4"])
     assert sampled != pytest.approx(full["metrics"]["self_bleu_4"])
+
+
+def test_metrics_run_before_the_rewards_are_closed(register_plugin):
+    """A metric may share a reward's loaded model; eval must not close the rewards first."""
+    events: list[str] = []
+
+    class Holder(rewardhub.Reward):
+        name = "model_holder"
+
+        def score(self, samples):
+            return [1.0 for _ in samples]
+
+        def close(self):
+            events.append("reward closed")
+
+    @rewardhub.metric("model_user")
+    def model_user(samples):
+        events.append("metric computed")
+        return {"model_user": 1.0}
+
+    class Plugin:
+        @rewardhub.hookimpl
+        def register_rewards(register):
+            register(Holder)
+
+        @rewardhub.hookimpl
+        def register_metrics(register):
+            register(model_user)
+
+    register_plugin(Plugin, "holder-plugin")
+    assert run("eval", CHAT_EN, "--rewards", "model_holder", "--metrics", "model_user", "--json").exit_code == 0
+    assert events == ["metric computed", "reward closed"]

