@@ -22,6 +22,13 @@ MISSING_KEY = "rewardhub_missing"
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def is_config_path(value: Any) -> bool:
+    """Whether ``value`` names a config file (rather than reward names)."""
+    return isinstance(value, Path) or (
+        isinstance(value, str) and (value.endswith(_CONFIG_SUFFIXES) or os.path.isfile(value))
+    )
+
+
 def build_scorer(config_or_names: Any, *, missing: str | None = None) -> Scorer:
     """A :class:`Scorer` from a config file path, a config dict, or reward names/entries.
 
@@ -30,10 +37,7 @@ def build_scorer(config_or_names: Any, *, missing: str | None = None) -> Scorer:
     objects; a comma-separated string of names. ``missing`` overrides the config's policy.
     """
     kwargs = {} if missing is None else {"missing": missing}
-    if isinstance(config_or_names, Path) or (
-        isinstance(config_or_names, str)
-        and (config_or_names.endswith(_CONFIG_SUFFIXES) or os.path.isfile(config_or_names))
-    ):
+    if is_config_path(config_or_names):
         return Scorer.from_config(str(config_or_names), **kwargs)
     if isinstance(config_or_names, dict):
         return Scorer.from_config(config_or_names, **kwargs)

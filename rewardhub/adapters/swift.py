@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import CONFIG_ENV, BatchMemo, build_scorer
+from rewardhub.adapters._common import CONFIG_ENV, BatchMemo, build_scorer, is_config_path
 from rewardhub.config import ComponentConfig, load_config, parse_components
 from rewardhub.engine import Scorer
 from rewardhub.results import ScoreBatch
@@ -46,7 +46,7 @@ def _swift_registry() -> tuple[type, dict[str, Any]]:
 def configured_entries() -> list[ComponentConfig]:
     """The entries to register: ``REWARDHUB_CONFIG`` when set, else every installed reward."""
     value = os.environ.get(CONFIG_ENV)
-    if value and (value.endswith((".yaml", ".yml", ".json")) or os.path.isfile(value)):
+    if value and is_config_path(value):
         return load_config(value).rewards
     if value:
         return parse_components(value, CONFIG_ENV)
