@@ -19,19 +19,17 @@ Fewer than two responses give an empty result (a diversity of one answer is unde
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 import rewardhub
+from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.redundancy import __version__
 from rewardhub_semantic.similarity import mean_pairwise_similarity, nearest_similarity
 
-if TYPE_CHECKING:
-    from rewardhub_semantic.encoder import Encoder
 
-
-class SemanticDiversity(rewardhub.Metric):
+class SemanticDiversity(EncoderUser, rewardhub.Metric):
     """Mean pairwise cosine distance of response embeddings, overall and within groups.
 
     :param model: sentence-transformers hub id or local directory (default as for
@@ -56,21 +54,8 @@ class SemanticDiversity(rewardhub.Metric):
         device: str | None = None,
         dtype: str | None = None,
     ) -> None:
-        if not -1.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {threshold}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model, self.threshold, self.batch_size = model, float(threshold), batch_size
-        self._load_args: dict[str, Any] = {"device": device, "dtype": dtype, "max_length": max_length}
-        self._encoder: Encoder | None = None
-
-    @property
-    def encoder(self) -> Encoder:
-        if self._encoder is None:
-            from rewardhub_semantic.encoder import load_encoder
-
-            self._encoder = load_encoder(self.model, **self._load_args)
-        return self._encoder
+        self._init_encoder(model, threshold, batch_size, max_length, device, dtype)
+        self.batch_size = batch_size
 
     def compute(self, samples: Sequence[rewardhub.Sample]) -> dict[str, float]:
         if len(samples) < 2:

@@ -112,6 +112,32 @@ class Encoder:
         return self.encode(list(rows), batch_size), index
 
 
+class EncoderUser:
+    """What the reward and the metric share: checked model settings, and the process-shared
+    encoder loaded on first use (never at import or construction)."""
+
+    def _init_encoder(
+        self, model: str | None, threshold: float, batch_size: int, max_length: int | None, device: Any, dtype: Any
+    ) -> None:
+        if not -1.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {threshold}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.model, self.threshold = model, float(threshold)
+        self._load_args: dict[str, Any] = {"device": device, "dtype": dtype, "max_length": max_length}
+        self._encoder: Encoder | None = None
+
+    @property
+    def encoder(self) -> Encoder:
+        """The embedding model, loaded on first use."""
+        if self._encoder is None:
+            self._encoder = load_encoder(self.model, **self._load_args)
+        return self._encoder
+
+    def close(self) -> None:
+        self._encoder = None  # the shared model is freed once no other holder is left
+
+
 _loaded: weakref.WeakValueDictionary[tuple, Encoder] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 

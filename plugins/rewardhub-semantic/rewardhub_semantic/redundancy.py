@@ -14,16 +14,14 @@ unlike anything before it, 0 for an exact repeat. A response with nothing to com
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 import rewardhub
 from rewardhub.types import message_content
+from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.similarity import BLOCK_ELEMENTS
-
-if TYPE_CHECKING:
-    from rewardhub_semantic.encoder import Encoder
 
 __version__ = "0.1.0"
 
@@ -50,7 +48,7 @@ def history_texts(history: Sequence[Any], roles: Sequence[str] | None = None) ->
     return texts
 
 
-class SemanticRedundancy(rewardhub.Reward):
+class SemanticRedundancy(EncoderUser, rewardhub.Reward):
     """``1 - max cosine similarity`` of a response to its group's other responses and its history.
 
     :param model: sentence-transformers hub id or local directory (default: the bundled
@@ -80,24 +78,9 @@ class SemanticRedundancy(rewardhub.Reward):
         device: str | None = None,
         dtype: str | None = None,
     ) -> None:
-        if not -1.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold is a cosine similarity in [-1, 1], got {threshold}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.model, self.threshold = model, float(threshold)
+        self._init_encoder(model, threshold, batch_size, max_length, device, dtype)
         self.forward_batch_size, self.batch_size = batch_size, max(batch_size, CALL_SIZE)
         self.history_roles = None if history_roles is None else tuple(history_roles)
-        self._load_args: dict[str, Any] = {"device": device, "dtype": dtype, "max_length": max_length}
-        self._encoder: Encoder | None = None
-
-    @property
-    def encoder(self) -> Encoder:
-        """The embedding model, loaded on first use (never at import or construction)."""
-        if self._encoder is None:
-            from rewardhub_semantic.encoder import load_encoder
-
-            self._encoder = load_encoder(self.model, **self._load_args)
-        return self._encoder
 
     def score(self, samples: Sequence[rewardhub.Sample]) -> list[rewardhub.Score]:
         histories = [history_texts(s.history, self.history_roles) for s in samples]
@@ -154,9 +137,6 @@ class SemanticRedundancy(rewardhub.Reward):
             "compared": compared,
         }
         return rewardhub.Score(1.0 - max(max_sim, 0.0), info)
-
-    def close(self) -> None:
-        self._encoder = None  # the shared model is freed once no other holder is left
 
 
 def _nothing_to_compare() -> rewardhub.Score:

@@ -21,6 +21,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
 
+
 @pytest.fixture(autouse=True)
 def fresh_encoders():
     """Each test loads its own encoders, so no embedding is remembered from another test."""
