@@ -6,8 +6,9 @@ eval ...``: wall time includes start-up) whose peak RSS is read from ``wait4``:
 1. rows/s and peak RSS at 10k, 100k (and, with ``--sizes``, more) rows built from the
    alpaca_eval answers with distinct ids, with the cheap rewards ``entropy,repetition_penalty``
    and every built-in metric;
-2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty``: this tree, and with
-   ``--before COMMIT`` the same command on that commit's code (exported to a temp folder);
+2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty`` and no metric: this tree,
+   and with ``--before COMMIT`` the same command on that commit's code (exported to a temp
+   folder), ``--repeat`` runs each after a warm-up, interleaved, best and median reported;
 3. ``--ray``: the seven alpaca_eval files with ``entropy,diversity_bonus`` and every built-in
    metric ``--by-group``, local against Ray (a local cluster with ``--ray-actors 2``), and
    whether the outputs are the same bytes.
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPACA = ROOT.parent / "shared" / "realdata" / "alpaca_eval"
@@ -36,7 +38,9 @@ def run_eval(args: list[str], tree: Path = ROOT) -> tuple[float, float, float]:
     process (CPU seconds: user + system, what a busy shared machine cannot inflate)."""
     # the tree's own code: ``-m`` puts the working folder first on sys.path, before PYTHONPATH
     plugins = os.pathsep.join(str(tree / "plugins" / p) for p in ("rewardhub-entropy",))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(tree), plugins])}
+    # bytecode is written and reused, as after ``pip install`` (some shells set PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=os.pathsep.join([str(tree), plugins]))
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "rewardhub", "eval", *args, "--quiet", "--json"], env=env,
                             stdout=subprocess.DEVNULL, cwd=tree)  # fmt: skip
@@ -66,6 +70,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--before", help="a commit to measure the 5,635-row run on, for comparison")
     parser.add_argument("--ray", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each tree for the 5,635-row figures")
     args = parser.parse_args()
     if not ALPACA.is_dir():
         raise SystemExit(f"needs {ALPACA}")
@@ -86,29 +91,39 @@ def main() -> None:
         )
         data.unlink()
 
-    print("\n## the 5,635 alpaca_eval answers, entropy,repetition_penalty (no metrics)")
+    print(f"\n## the 5,635 alpaca_eval answers, entropy,repetition_penalty, no metrics ({args.repeat} runs each)")
     alpaca = work / "alpaca.jsonl"
     alpaca.write_text("".join(json.dumps(r) + "\n" for r in source))
-    runs = [("this tree", ROOT)]
+    # This tree runs every installed metric unless told otherwise; at the commits before the
+    # default changed, --rewards alone ran no metric (and "none" was not a preset yet).
+    runs = [("this tree", ROOT, ["--metrics", "none"])]
     if args.before:
         old = work / "before"
         old.mkdir()
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        runs.insert(0, (f"commit {args.before}", old))
-    outputs = {}
-    for name, path in runs:
-        out = work / f"alpaca-{len(outputs)}.jsonl"
-        wall, rss, cpu = run_eval([str(alpaca), *cheap, "-o", str(out)], tree=path)  # no metrics in either
-        outputs[name] = [json.loads(line)["rewards"] for line in out.read_text().splitlines()]
-        n = len(source)
+        runs.insert(0, (f"commit {args.before}", old, []))
+    outputs, times = {}, {name: [] for name, _, _ in runs}
+    for attempt in range(args.repeat + 1):  # interleaved, so both trees see the same load; run 0 warms up
+        for name, path, extra in runs:
+            out = work / f"alpaca-{name.replace(' ', '-')}.jsonl"
+            wall, rss, cpu = run_eval([str(alpaca), *cheap, *extra, "-o", str(out)], tree=path)
+            if attempt:
+                times[name].append((cpu, wall, rss))
+            outputs[name] = [json.loads(line)["rewards"] for line in out.read_text().splitlines()]
+    n = len(source)
+    for name, measured in times.items():
+        cpus, walls, rss = sorted(m[0] for m in measured), sorted(m[1] for m in measured), max(m[2] for m in measured)
         print(
-            f"{name:>16}: wall {wall:6.1f} s ({n / wall:6,.0f} rows/s), CPU {cpu:6.1f} s ({n / cpu:6,.0f} rows/CPU-s), "
-            f"peak RSS {rss:5,.0f} MiB",
+            f"{name:>16}: CPU best {cpus[0]:5.2f} s ({n / cpus[0]:5,.0f} rows/CPU-s), median {median(cpus):5.2f} s "
+            f"({n / median(cpus):5,.0f}); wall best {walls[0]:5.2f} s ({n / walls[0]:5,.0f} rows/s), median "
+            f"{median(walls):5.2f} s ({n / median(walls):5,.0f} rows/s); peak RSS {rss:4,.0f} MiB",
             flush=True,
         )
     if len(outputs) == 2:
-        print(f"same reward values: {len({json.dumps(v) for v in outputs.values()}) == 1}")
+        old_rows, new_rows = outputs.values()
+        worst = max(abs(a[k] - b[k]) for a, b in zip(old_rows, new_rows, strict=True) for k in a)
+        print(f"same reward values: largest difference {worst:.1e} over {n:,} rows x {len(old_rows[0])} rewards")
 
     if args.ray:
         print("\n## seven alpaca_eval files, entropy,diversity_bonus + every built-in metric --by-group")

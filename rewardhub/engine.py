@@ -5,7 +5,8 @@ Promises (each has a test in ``tests/test_engine.py``):
 - batching per reward, at that reward's ``batch_size``;
 - identical samples (equal on the fields the reward reads) scored once;
 - rewards run concurrently, each in its own thread, where they say they are thread safe; one
-  with ``thread_safe = False`` is never called concurrently (see :mod:`rewardhub.calls`);
+  with ``thread_safe = False`` is never called concurrently (see :mod:`rewardhub.calls`), and
+  one with ``pure_python = True`` runs in the calling thread (a thread only adds GIL hand-offs);
 - group-aware rewards get whole groups: a group is never split across calls;
 - a reward that raises on a batch is retried sample by sample (group by group), so ``None``
   and an error land on exactly the samples it failed on, and nothing else stops;
@@ -140,17 +141,17 @@ class Scorer:
 
     def _score(self, samples: list[Sample]) -> ScoreBatch:
         groups = self._groups(samples)
-        parallel = [c for c in self.components if c.reward.thread_safe]
-        serial = [c for c in self.components if not c.reward.thread_safe]
+        threaded = [c for c in self.components if c.reward.thread_safe and not getattr(c.reward, "pure_python", False)]
+        inline = [c for c in self.components if c not in threaded]
         results: dict[str, tuple[list[Score | None], list[str | None]]] = {}
-        if len(parallel) > 1:
-            with ThreadPoolExecutor(max_workers=len(parallel), thread_name_prefix="rewardhub") as pool:
-                futures = {c.key: pool.submit(self._run, c, samples, groups) for c in parallel}
-                for c in serial:
+        if threaded and len(threaded) + len(inline) > 1:
+            with ThreadPoolExecutor(max_workers=len(threaded), thread_name_prefix="rewardhub") as pool:
+                futures = {c.key: pool.submit(self._run, c, samples, groups) for c in threaded}
+                for c in inline:
                     results[c.key] = self._run(c, samples, groups)
                 results.update({k: f.result() for k, f in futures.items()})
         else:
-            for c in parallel + serial:
+            for c in self.components:
                 results[c.key] = self._run(c, samples, groups)
         return self._assemble(samples, results)
 

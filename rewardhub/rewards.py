@@ -38,6 +38,10 @@ class Reward:
     - ``inputs``: the sample fields the value depends on; two samples equal on these are scored
       once. Leave the default (every field) unless you are sure.
     - ``thread_safe``: may run in a thread beside other rewards.
+    - ``pure_python``: computes in Python holding the GIL throughout (a tokenizer, a regex,
+      arithmetic), so a thread of its own gains nothing and slows every other reward with lock
+      hand-offs: the engine calls it in the calling thread, while rewards that wait on a model,
+      a process or the network run in threads beside it. Leave it ``False`` when unsure.
     - ``higher_is_better``: which direction is better (``None``: neither, e.g. a length);
       tables and comparisons say so.
     - ``provenance``: what the reward actually resolved to (``{"backend": ..., "model": ...}``),
@@ -53,6 +57,7 @@ class Reward:
     group_aware: bool = False
     inputs: tuple[str, ...] = SAMPLE_FIELDS
     thread_safe: bool = True
+    pure_python: bool = False
     higher_is_better: ClassVar[bool | None] = True
     provenance: dict[str, Any] | None = None
 

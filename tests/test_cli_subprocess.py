@@ -30,6 +30,26 @@ def test_importing_rewardhub_imports_no_model_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_quiet_eval_without_metrics_imports_neither_numpy_nor_rich(tmp_path):
+    """Start-up is a share of every run: numpy (about 0.12 s) comes with the first metric or
+    reward that uses it, rich with the first progress bar or table, not with plugin discovery."""
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"prompt": "Hi", "response": "Hello there, hello again."}\n')
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom rewardhub.cli import cli\n"
+        "args = [sys.argv[1], '--rewards', 'entropy,repetition_penalty', '--quiet', '--json']\n"
+        "quiet = CliRunner().invoke(cli, ['eval', *args, '--metrics', 'none', '-o', sys.argv[2] + '1'])\n"
+        "light = sorted({'numpy', 'pandas', 'rich'} & set(sys.modules))\n"
+        "metric = CliRunner().invoke(cli, ['eval', *args, '--metrics', 'distinct', '-o', sys.argv[2] + '2'])\n"
+        "from rewardhub.lazy import np\n"
+        "print(quiet.exit_code, light, metric.exit_code, 'numpy' in sys.modules, np.zeros(2).tolist())"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code, str(data), str(tmp_path / "out.jsonl")], env=env,
+                         capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert out.stdout.strip() == "0 [] 0 True [0.0, 0.0]", out.stderr
+
+
 @pytest.mark.realdata
 def test_eval_alpaca_eval_file_with_no_field_flags(realdata, tmp_path):
     out = tmp_path / "out.jsonl"

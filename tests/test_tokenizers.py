@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rewardhub import Sample
 from rewardhub.text import NAMES, cjk_share, get_tokenizer, tokenize
 from rewardhub.text.fast13a import SPECIAL, tokenize_13a
-from rewardhub.text.tokenizers import lowercased_tokens
+from rewardhub.text.tokenizers import CachedTokenizer, lowercased_tokens
 
 
 def test_every_name_resolves_to_a_tokenizer():
@@ -120,7 +120,25 @@ def test_every_reward_and_metric_of_a_run_shares_one_tokenization(monkeypatch):
     split = tokenizer.split
     monkeypatch.setattr(tokenizer, "split", lambda text: seen.append(text) or split(text))
     monkeypatch.setattr(tokenizer, "_memo", {})
+    monkeypatch.setattr(tokenizer, "_old", {})
     texts = ["One response, this one.", "Another one: here!"]
     RepetitionPenalty(tokenize="13a").score([Sample(t) for t in texts])
     Distinct(tokenize="13a").compute(texts)
     assert seen == texts  # tokenized once each: the lowercase tokens come from the same pass
+
+
+def test_the_token_memo_always_remembers_the_last_size_texts():
+    calls: list[str] = []
+    tokenizer = CachedTokenizer(lambda text: calls.append(text) or text.split(), size=4)
+    texts = [f"text {i}" for i in range(11)]
+    for text in texts:
+        tokenizer(text)
+    calls.clear()
+    for text in texts[-4:]:  # however the generations fell, the last 4 are still there
+        assert tokenizer(text) == text.split()
+    assert calls == []
+    tokenizer(texts[0])
+    assert calls == [texts[0]]  # and the memo is bounded: the first one was forgotten
+    tokens = tokenizer("text 10")
+    tokens.append("changed")  # a caller's own list: the memo is not touched
+    assert tokenizer("text 10") == ["text", "10"]

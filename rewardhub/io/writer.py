@@ -29,12 +29,11 @@ import json
 import math
 import os
 import stat
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from rewardhub.io.reader import is_stream
 
@@ -299,36 +298,38 @@ class ResumableWriter:
 
 
 class JournalIndex:
-    """Where each row's line starts in the journal and how long it is, by row index: two numpy
-    arrays grown by doubling (12 bytes per row; -1: not journaled)."""
+    """Where each row's line starts in the journal and how long it is, by row index: two
+    typed arrays (stdlib ``array``: no numpy on the row path) grown by doubling (12 bytes per
+    row; -1: not journaled)."""
 
     def __init__(self) -> None:
-        self.starts = np.full(1024, -1, dtype=np.int64)
-        self.lengths = np.zeros(1024, dtype=np.int32)
+        self.starts = array("q", [-1]) * 1024
+        self.lengths = array("i", [0]) * 1024
 
     def add(self, index: int, start: int, length: int) -> None:
         if index >= len(self.starts):
-            size = max(index + 1, 2 * len(self.starts))
-            self.starts = np.concatenate([self.starts, np.full(size - len(self.starts), -1, dtype=np.int64)])
-            self.lengths = np.concatenate([self.lengths, np.zeros(size - len(self.lengths), dtype=np.int32)])
+            grow = max(index + 1, 2 * len(self.starts)) - len(self.starts)
+            self.starts.extend(array("q", [-1]) * grow)
+            self.lengths.extend(array("i", [0]) * grow)
         self.starts[index], self.lengths[index] = start, length
 
     def has(self, index: int) -> bool:
         return index < len(self.starts) and self.starts[index] >= 0
 
     def entries(self) -> Iterator[tuple[int, int, int]]:
-        for index in np.flatnonzero(self.starts >= 0):
-            yield int(index), int(self.starts[index]), int(self.lengths[index])
+        lengths = self.lengths
+        for index, start in enumerate(self.starts):
+            if start >= 0:
+                yield index, start, lengths[index]
 
     def missing(self, total: int) -> int | None:
         """The first of rows ``0..total-1`` not journaled, or ``None``."""
-        absent = np.flatnonzero(self.starts[:total] < 0)
-        if len(absent):
-            return int(absent[0])
+        with suppress(ValueError):
+            return self.starts.index(-1, 0, total)
         return len(self.starts) if len(self.starts) < total else None
 
     def count_missing(self, total: int) -> int:
-        return int(np.count_nonzero(self.starts[:total] < 0)) + max(0, total - len(self.starts))
+        return self.starts[:total].count(-1) + max(0, total - len(self.starts))
 
 
 def _changed(previous: Any, current: dict[str, Any]) -> str:

@@ -29,8 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import resolve_tokenizer
 from rewardhub.metrics.hashing import token_hashes
 from rewardhub.rewards import Reward
@@ -48,6 +47,7 @@ class _TokenFlag(Reward):
     """A 0/1 flag over the response's tokens (``tokenize``: a rewardhub tokenizer name)."""
 
     batch_size = 1024
+    pure_python = True
     higher_is_better = False
 
     def __init__(self, tokenize: str) -> None:

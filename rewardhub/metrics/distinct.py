@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
 from rewardhub.metrics.hashed import HashCounts, HashedChunk, LengthTable
 from rewardhub.metrics.ngrams import ORDERS, NgramCorpus, as_orders

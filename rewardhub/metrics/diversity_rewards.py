@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-import numpy as np
-
 from rewardhub.metrics.base import resolve_tokenizer
 from rewardhub.metrics.ngrams import ngram_list
 from rewardhub.rewards import Reward
@@ -20,6 +18,7 @@ class _TokenReward(Reward):
     """A reward over the tokens of the response (``tokenize``: a rewardhub tokenizer name)."""
 
     batch_size = 1024
+    pure_python = True
 
     def __init__(self, tokenize: str):
         self.tokenize = tokenize
@@ -122,6 +121,8 @@ class DiversityBonus(_TokenReward):
         """The bonus of each response of one group of at least two."""
         if len(responses) < 2:
             raise ValueError(f"a group of {len(responses)} has no pairs to compare ({ALONE_IN_GROUP})")
+        import numpy as np  # here, not at the top: a run without this reward never imports numpy
+
         grams = [set(ngram_list(self.tokens(r), self.ngram_size)) for r in responses]
         distance = np.zeros((len(grams), len(grams)))
         for i, j in combinations(range(len(grams)), 2):

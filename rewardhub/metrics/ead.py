@@ -28,8 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, Responses
 from rewardhub.metrics.hash_sets import HashSet
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
+from rewardhub.lazy import np
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,12 +24,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 
-_EMPTY_U64 = np.zeros(0, dtype=np.uint64)
-_EMPTY_I64 = np.zeros(0, dtype=np.int64)
+
+def _empty_u64() -> np.ndarray:
+    return np.zeros(0, dtype=np.uint64)
+
+
+def _empty_i64() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
 
 
 class HashedChunk:
@@ -56,7 +60,7 @@ class HashedChunk:
         if k not in self._counts:
             hashes, responses = self.grams(k)
             if not len(hashes):
-                self._counts[k] = (_EMPTY_U64, _EMPTY_I64, _EMPTY_I64)
+                self._counts[k] = (_empty_u64(), _empty_i64(), _empty_i64())
             else:
                 order = np.lexsort((hashes, responses))
                 h, r = hashes[order], responses[order]
@@ -93,7 +97,7 @@ def hashed_chunk(texts: Sequence[str], tokenize: str, tokenizer) -> HashedChunk:
 
 def _runs(keys: np.ndarray) -> np.ndarray:
     """Start index of each run of equal values in sorted ``keys``."""
-    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else _EMPTY_I64
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else _empty_i64()
 
 
 class _Pending:
@@ -129,7 +133,7 @@ class HashCounts(_Pending):
 
     def __init__(self) -> None:
         super().__init__()
-        self.keys, self.counts = _EMPTY_U64, _EMPTY_I64
+        self.keys, self.counts = _empty_u64(), _empty_i64()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -152,7 +156,7 @@ class HashCounts(_Pending):
         order = np.argsort(keys, kind="stable")
         keys, counts = keys[order], counts[order]
         starts = _runs(keys)
-        self.keys, self.counts = keys[starts], np.add.reduceat(counts, starts) if len(keys) else _EMPTY_I64
+        self.keys, self.counts = keys[starts], np.add.reduceat(counts, starts) if len(keys) else _empty_i64()
 
     def sorted_counts(self) -> np.ndarray:
         """The counts, in key order (a canonical order: the same for any chunking)."""
@@ -166,7 +170,7 @@ class TopCounts(_Pending):
 
     def __init__(self) -> None:
         super().__init__()
-        self.keys = _EMPTY_U64
+        self.keys = _empty_u64()
         self.top = self.holders = self.below = np.zeros(0, dtype=np.int32)
 
     def __len__(self) -> int:
@@ -194,7 +198,7 @@ class TopCounts(_Pending):
         order = np.lexsort((-top.astype(np.int64), keys))  # by key, largest top first
         keys, top, holders, below = keys[order], top[order], holders[order], below[order]
         starts = _runs(keys)
-        group = np.cumsum(np.r_[False, keys[1:] != keys[:-1]]) if len(keys) else _EMPTY_I64
+        group = np.cumsum(np.r_[False, keys[1:] != keys[:-1]]) if len(keys) else _empty_i64()
         best = top[starts]
         at_best = top == best[group]
         new_holders = np.zeros(len(starts), dtype=np.int64)
@@ -217,8 +221,8 @@ class LengthTable:
     distinct n-gram counts. Integers, so any chunking and merge order gives the same table."""
 
     def __init__(self) -> None:
-        self.responses = _EMPTY_I64
-        self.distinct = _EMPTY_I64
+        self.responses = _empty_i64()
+        self.distinct = _empty_i64()
 
     def add(self, totals: np.ndarray, distinct: np.ndarray) -> None:
         size = max(len(self.responses), int(totals.max()) + 1 if len(totals) else 0)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
+from rewardhub.lazy import np
 
 #: The multiplier of the polynomial n-gram hash (odd, so multiplication is a bijection mod 2**64).
-_BASE = np.uint64(0x9E3779B97F4A7C15)
+_BASE = 0x9E3779B97F4A7C15  # the multiplier of the n-gram hash (a numpy uint64 where used)
 
 
 def token_hashes(tokens: Sequence[str]) -> np.ndarray:
@@ -43,10 +43,10 @@ def ngram_hashes_flat(flat: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np
     count = len(flat) - k + 1
     if count <= 0:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    hashes = flat[:count].copy()
+    hashes, base = flat[:count].copy(), np.uint64(_BASE)
     with np.errstate(over="ignore"):
         for j in range(1, k):
-            hashes = hashes * _BASE + flat[j : j + count]
+            hashes = hashes * base + flat[j : j + count]
     ends = np.cumsum(lengths)
     response = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)[:count]
     inside = np.arange(count, dtype=np.int64) + k <= ends[response] if len(response) else np.zeros(0, bool)

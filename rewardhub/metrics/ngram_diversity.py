@@ -24,8 +24,7 @@ that cross the boundary between the two parts. Tested in ``tests/test_metrics_sh
 
 from __future__ import annotations
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import Responses, resolve_tokenizer, response_texts
 from rewardhub.metrics.hash_sets import HashSet
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes

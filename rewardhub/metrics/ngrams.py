@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-import numpy as np
+from rewardhub.lazy import np
 
 ORDERS = (1, 2, 3, 4)
 

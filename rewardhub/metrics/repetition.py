@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric
 from rewardhub.metrics.distinct import PerResponseState, distinct_per_response
 from rewardhub.metrics.hashed import HashCounts, HashedChunk

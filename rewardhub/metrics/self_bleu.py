@@ -34,8 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
 from rewardhub.metrics.hashed import HashedChunk, TopCounts, grow
 from rewardhub.metrics.ngrams import NgramCorpus, as_orders

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from rewardhub.lazy import np
 from rewardhub.metrics.base import Responses, response_texts
 from rewardhub.metrics.hash_sets import HashCounter
 from rewardhub.metrics.hashing import ngram_hashes
@@ -32,7 +31,7 @@ from rewardhub.metrics.state import MetricState
 from rewardhub.rewards import Metric
 
 #: Odd multiplier folding a response index into an n-gram hash (collisions: as likely as between hashes).
-PAIR_BASE = np.uint64(0xBF58476D1CE4E5B9)
+PAIR_BASE = 0xBF58476D1CE4E5B9  # the multiplier of the (n-gram, response) pair hash
 
 
 def distinct_ngrams_per_response(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +41,7 @@ def distinct_ngrams_per_response(texts: list[str], n: int) -> tuple[np.ndarray, 
 
     hashes, responses = ngram_hashes([text.split() for text in texts], n)
     with np.errstate(over="ignore"):  # one 64-bit key per (n-gram, response) pair, as n-grams are hashed
-        pairs = hashes * PAIR_BASE + responses.astype(np.uint64)
+        pairs = hashes * np.uint64(PAIR_BASE) + responses.astype(np.uint64)
     first = ~pd.Series(pairs).duplicated().to_numpy()  # a hash table: O(n)
     return hashes[first], responses[first]
 

@@ -41,9 +41,22 @@ def cjk_share(text: str) -> float:
 TOKEN_CACHE_SIZE = 2048
 
 
+_choices: dict[str, str] = {}
+_older_choices: dict[str, str] = {}
+
+
 def auto_choice(text: str) -> str:
-    """The tokenizer ``auto`` uses for ``text``: ``zh`` or ``13a`` (recorded in provenance)."""
-    return "zh" if cjk_share(text) >= CJK_SHARE else "13a"
+    """The tokenizer ``auto`` uses for ``text``: ``zh`` or ``13a`` (recorded in provenance).
+    Remembered for the last :data:`TOKEN_CACHE_SIZE` texts or more, as the token memo is: a
+    run asks once to count the choice and once to tokenize, and the scan is not repeated."""
+    global _choices, _older_choices
+    choice = _choices.get(text) or _older_choices.get(text)
+    if choice is None:
+        choice = "zh" if cjk_share(text) >= CJK_SHARE else "13a"
+        if len(_choices) >= TOKEN_CACHE_SIZE:
+            _older_choices, _choices = _choices, {}
+        _choices[text] = choice
+    return choice
 
 
 class CachedTokenizer:
@@ -54,23 +67,36 @@ class CachedTokenizer:
         self, split: Tokenizer, size: int = TOKEN_CACHE_SIZE, lowercase_safe: Callable[[str], bool] | None = None
     ):
         self.split, self.size = split, size
+        # Two generations instead of LRU bookkeeping: when the new one is full it becomes the
+        # old one, so the last ``size`` texts are always remembered (a reward reading the
+        # chunk another reward just tokenized never finds it half forgotten).
         self._memo: dict[str, tuple[str, ...]] = {}
+        self._old: dict[str, tuple[str, ...]] = {}
         self._lowercase_safe = lowercase_safe
 
-    def __call__(self, text: str) -> list[str]:
+    def _tokens(self, text: str) -> tuple[str, ...]:
         tokens = self._memo.get(text)
         if tokens is None:
-            tokens = tuple(self.split(text))
+            tokens = self._old.get(text)
+            if tokens is None:
+                tokens = tuple(self.split(text))
             if len(self._memo) >= self.size:
-                self._memo.clear()  # cheaper than LRU bookkeeping; a chunk refills it at once
+                self._old, self._memo = self._memo, {}
             self._memo[text] = tokens
-        return list(tokens)
+        return tokens
+
+    def __call__(self, text: str) -> list[str]:
+        return list(self._tokens(text))
 
     def lowercased(self, text: str) -> list[str]:
         """The tokens of ``text.lower()``: the tokens of ``text``, each lowercased, where that is
-        provably the same (13a on most text: it saves a second tokenization), else tokenized."""
+        provably the same (13a on most text: it saves a second tokenization), else tokenized.
+        The tokens are lowercased as one space-joined string: no character lowercases to
+        whitespace, and no case context (the final sigma) reaches across a space, so that is
+        ``[t.lower() for t in tokens]``, in a few C calls (checked over every code point in
+        ``tests/test_tokenizers.py``)."""
         if self._lowercase_safe is not None and self._lowercase_safe(text):
-            return [token.lower() for token in self(text)]
+            return " ".join(self._tokens(text)).lower().split()
         return self(text.lower())
 
 
@@ -125,7 +151,7 @@ def get_tokenizer(name: str = "auto") -> Tokenizer:
     if name == "auto":
         zh, latin = _on_first_use(lambda: _sacrebleu("zh")), _sacrebleu("13a")
         return CachedTokenizer(
-            lambda text: zh(text) if cjk_share(text) >= CJK_SHARE else latin(text),
+            lambda text: zh(text) if auto_choice(text) == "zh" else latin(text),
             lowercase_safe=lambda text: _CJK.search(text) is None and lowercase_safe(text),
         )
     raise ValueError(f"unknown tokenizer {name!r}: use one of {', '.join(NAMES)} or hf:NAME_OR_PATH")

@@ -19,14 +19,28 @@ from rewardhub.text import get_tokenizer
 __version__ = "0.1.0"
 
 
+#: ``c * log(c)`` for the token counts most responses have (looked up, not recomputed).
+_C_LOG_C = [0.0] + [c * math.log(c) for c in range(1, 4096)]
+
+
 def normalized_entropy(tokens: Sequence[str]) -> float:
-    """Shannon entropy of the token frequencies divided by ``log(len(tokens))``."""
+    """Shannon entropy of the token frequencies divided by ``log(len(tokens))``.
+
+    Computed as ``1 - sum(c * log c) / (T * log T)`` over the token counts ``c`` (the same
+    quantity as ``-sum(p * log p) / log T`` with ``p = c / T``; tokens seen once add 0), with
+    ``c * log c`` looked up and summed exactly (``math.fsum``): it agrees with the textbook
+    form to within 1e-15 (property-tested) and needs no Python loop per distinct token.
+    """
     total = len(tokens)
     if total < 2:
         return 0.0
     counts = Counter(tokens).values()
-    entropy = -sum(c / total * math.log(c / total) for c in counts)
-    return min(1.0, max(0.0, entropy / math.log(total)))  # clamp float error: no -0.0, no 1.0000000000000004
+    try:
+        weighted = math.fsum(map(_C_LOG_C.__getitem__, counts))
+    except IndexError:  # a token repeated 4,096 times or more
+        weighted = math.fsum(c * math.log(c) for c in counts)
+    value = 1.0 - weighted / (total * math.log(total))
+    return min(1.0, max(0.0, value))  # clamp float error: no -0.0, no 1.0000000000000004
 
 
 class Entropy(rewardhub.Reward):
@@ -35,6 +49,7 @@ class Entropy(rewardhub.Reward):
     name = "entropy"
     version = __version__
     batch_size = 1024
+    pure_python = True
     inputs = ("response",)
 
     def __init__(self, tokenize: str = "auto"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -33,6 +34,24 @@ def test_bounded_and_maximal_only_without_repeats(tokens):
     assert 0.0 <= value <= 1.0 + 1e-12
     if len(tokens) >= 2 and len(set(tokens)) == len(tokens):
         assert math.isclose(value, 1.0)
+
+
+def _textbook(tokens: list[str]) -> float:
+    total = len(tokens)
+    if total < 2:
+        return 0.0
+    entropy = -sum(c / total * math.log(c / total) for c in Counter(tokens).values())
+    return entropy / math.log(total)
+
+
+@given(st.lists(st.sampled_from("abcdefghij"), max_size=300) | st.lists(st.sampled_from("ab"), max_size=9000))
+def test_agrees_with_the_textbook_formula(tokens):
+    assert abs(normalized_entropy(tokens) - min(1.0, max(0.0, _textbook(tokens)))) < 1e-13
+
+
+def test_counts_past_the_lookup_table():
+    tokens = ["a"] * 5000 + ["b"] * 3000 + ["c"]
+    assert abs(normalized_entropy(tokens) - _textbook(tokens)) < 1e-13
 
 
 def test_chinese_is_tokenized_per_character_not_as_one_token():

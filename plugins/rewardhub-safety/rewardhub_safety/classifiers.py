@@ -26,9 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
 from rewardhub import devices
+from rewardhub.lazy import np
 from rewardhub_safety.labels import ToxicLabel, toxic_indices
 
 #: The hub default of the ``transformers`` backend (the model ms-swift's safety example uses).

@@ -23,9 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 import rewardhub
+from rewardhub.lazy import np
 from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.redundancy import __version__
 from rewardhub_semantic.similarity import mean_pairwise_similarity, nearest_similarity

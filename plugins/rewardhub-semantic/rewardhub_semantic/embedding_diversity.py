@@ -28,14 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 import rewardhub
+from rewardhub.lazy import np
 from rewardhub.metrics.state import MetricState
 from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.redundancy import __version__
 
-Embed = Callable[[list[str]], tuple[np.ndarray | None, int]]  # (embeddings of the readable texts, left out)
+Embed = Callable[[list[str]], "tuple[np.ndarray | None, int]"]  # (embeddings of the readable texts, left out)
 
 
 def unit_rows(embeddings: np.ndarray) -> np.ndarray:

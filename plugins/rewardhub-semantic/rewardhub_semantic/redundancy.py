@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 import rewardhub
+from rewardhub.lazy import np
 from rewardhub.types import ALONE_IN_GROUP, message_content
 from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.similarity import BLOCK_ELEMENTS

@@ -7,7 +7,7 @@ separate samples (a duplicate pair has similarity 1), yet each text is embedded 
 
 from __future__ import annotations
 
-import numpy as np
+from rewardhub.lazy import np
 
 #: The most similarity values held at once by the blocked computations (64 MiB of float32).
 BLOCK_ELEMENTS = 1 << 24

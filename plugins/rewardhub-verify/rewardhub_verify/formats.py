@@ -51,6 +51,7 @@ class RegexFormat(rewardhub.Reward):
     description = "1 if the response matches a regular expression, else 0"
     inputs = ("response",)
     batch_size = 4096
+    pure_python = True
 
     def __init__(
         self, pattern: str = OPEN_R1_FORMAT, mode: str = "match", flags: Sequence[str] = ("DOTALL", "MULTILINE")

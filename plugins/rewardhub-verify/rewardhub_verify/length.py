@@ -50,6 +50,7 @@ class Length(rewardhub.Reward):
     description = "Response length in tokens"
     inputs = ("response",)
     batch_size = 1024
+    pure_python = True
     higher_is_better = None
 
     def __init__(self, tokenize: str = "auto") -> None:
