@@ -94,20 +94,18 @@ def main() -> None:
     print(f"\n## the 5,635 alpaca_eval answers, entropy,repetition_penalty, no metrics ({args.repeat} runs each)")
     alpaca = work / "alpaca.jsonl"
     alpaca.write_text("".join(json.dumps(r) + "\n" for r in source))
-    # This tree runs every installed metric unless told otherwise; at the commits before the
-    # default changed, --rewards alone ran no metric (and "none" was not a preset yet).
-    runs = [("this tree", ROOT, ["--metrics", "none"])]
+    runs = [("this tree", ROOT)]  # (--rewards alone runs no metric, here and in earlier commits)
     if args.before:
         old = work / "before"
         old.mkdir()
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        runs.insert(0, (f"commit {args.before}", old, []))
-    outputs, times = {}, {name: [] for name, _, _ in runs}
+        runs.insert(0, (f"commit {args.before}", old))
+    outputs, times = {}, {name: [] for name, _ in runs}
     for attempt in range(args.repeat + 1):  # interleaved, so both trees see the same load; run 0 warms up
-        for name, path, extra in runs:
+        for name, path in runs:
             out = work / f"alpaca-{name.replace(' ', '-')}.jsonl"
-            wall, rss, cpu = run_eval([str(alpaca), *cheap, *extra, "-o", str(out)], tree=path)
+            wall, rss, cpu = run_eval([str(alpaca), *cheap, "-o", str(out)], tree=path)
             if attempt:
                 times[name].append((cpu, wall, rss))
             outputs[name] = [json.loads(line)["rewards"] for line in out.read_text().splitlines()]
@@ -122,8 +120,10 @@ def main() -> None:
         )
     if len(outputs) == 2:
         old_rows, new_rows = outputs.values()
-        worst = max(abs(a[k] - b[k]) for a, b in zip(old_rows, new_rows, strict=True) for k in a)
-        print(f"same reward values: largest difference {worst:.1e} over {n:,} rows x {len(old_rows[0])} rewards")
+        pairs = [(a[k], b[k]) for a, b in zip(old_rows, new_rows, strict=True) for k in a]
+        same_missing = all((x is None) == (y is None) for x, y in pairs)
+        worst = max((abs(x - y) for x, y in pairs if x is not None and y is not None), default=0.0)
+        print(f"same reward values: largest difference {worst:.1e}, same missing values: {same_missing}")
 
     if args.ray:
         print("\n## seven alpaca_eval files, entropy,diversity_bonus + every built-in metric --by-group")

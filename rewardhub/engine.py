@@ -20,7 +20,6 @@ Promises (each has a test in ``tests/test_engine.py``):
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 import threading
@@ -158,6 +157,8 @@ class Scorer:
     async def ascore(self, samples: Sequence[Sample]) -> ScoreBatch:
         """Like :meth:`score`, for event loops: rewards with a native ``async ascore`` method are
         awaited, the others run in worker threads, all concurrently."""
+        import asyncio  # (here: a caller of score() never needs it, and it costs 25 ms to import)
+
         samples = list(samples)
         groups = self._groups(samples)
 
@@ -267,6 +268,8 @@ class Scorer:
         _store(indices, out, values, errors)
 
     async def _ascore_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
+        import asyncio
+
         indices = [i for unit in batch for i in unit]
         interrupts = sigints()
         try:

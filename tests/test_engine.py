@@ -81,6 +81,39 @@ def test_rewards_run_concurrently():
     assert result.components == {"a": [1.0], "b": [1.0]}
 
 
+def test_pure_python_rewards_run_in_the_calling_thread_beside_the_threaded_ones():
+    """A reward that waits (a model, a process) gets a thread; one that computes in Python runs
+    in the caller's thread meanwhile, and still overlaps with the waiting one."""
+    started = threading.Event()
+    threads: dict[str, threading.Thread] = {}
+
+    class Waits(Reward):
+        name = "waits"
+
+        def score(self, batch):
+            threads[self.name] = threading.current_thread()
+            started.set()
+            return [1.0 for _ in batch]
+
+    class Computes(Reward):
+        name = "computes"
+        pure_python = True
+
+        def score(self, batch):
+            threads[self.name] = threading.current_thread()
+            return [1.0 if started.wait(timeout=10) else 0.0 for _ in batch]
+
+    class AlsoComputes(Computes):
+        name = "also_computes"
+
+    result = Scorer([Waits(), Computes(), AlsoComputes()]).score(samples("x"))
+    assert result.components == {"waits": [1.0], "computes": [1.0], "also_computes": [1.0]}
+    assert threads["computes"] is threads["also_computes"] is threading.current_thread()
+    assert threads["waits"] is not threading.current_thread()
+    # the built-in token rewards say so
+    assert all(Scorer([name]).components[0].reward.pure_python for name in ("entropy", "repetition_penalty"))
+
+
 def test_group_aware_rewards_get_whole_groups_never_split():
     seen: list[list[str]] = []
 

@@ -80,6 +80,19 @@ def test_fast_13a_gives_sacrebleus_tokens_on_random_text(text):
     assert tokenize_13a(text) == _sacrebleu_13a(text)
 
 
+_PUNCT = st.text(alphabet=list(".,-:;()[]\"'/*#!?&"), max_size=3)
+_CORE = st.text(alphabet=list("aZ09é٣²_"), min_size=1, max_size=4)
+_WORDS = st.lists(st.tuples(_PUNCT, _CORE, _PUNCT, _CORE, _PUNCT).map("".join), max_size=12).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_WORDS)
+def test_fast_13a_gives_sacrebleus_tokens_on_word_shapes(text):
+    """Words as responses have them: punctuation around and inside letters and digits, which
+    exercises the one-end, shape and full-scan paths."""
+    assert tokenize_13a(text) == _sacrebleu_13a(text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_13A_ALPHABET, max_size=40).map("".join))
 def test_lowercased_tokens_are_the_tokens_of_the_lowercased_text(text):

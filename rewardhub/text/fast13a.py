@@ -11,6 +11,8 @@ word on its own, and within a word, after rule 1, the tokens of each piece betwe
 ``RULE1`` characters on its own. That makes it a few dictionary lookups per word:
 
 - a word of letters and digits only (``str.isalnum``) is its own single token (most words);
+- a word of letters and digits with one ``RULE1`` character, ``.`` or ``,`` at one end
+  (``"word,"``, ``"(word"``) is those two tokens;
 - any other word is split at its ``RULE1`` characters (each its own token), and each piece
   between them that holds ``.``, ``,`` or ``-`` goes through rules 2 to 4. The rules see a
   piece's *core* (what is left after stripping ``.,-`` from both ends, when it holds none of
@@ -43,7 +45,6 @@ RULES_2_TO_4 = ".,-"
 SPECIAL = "".join(sorted(RULE1 - {" "} | set(RULES_2_TO_4)))
 
 _RULE1_SPLIT = re.compile("([" + re.escape("".join(sorted(RULE1 - {" "}))) + "])")
-_HAS_2_TO_4 = re.compile("[.,-]")
 _DIGIT_DASH = re.compile("[0-9]-")
 
 _words: dict[str, list[str]] = {}
@@ -111,7 +112,7 @@ def _piece(piece: str) -> list[str]:
     tokens = _pieces.get(piece)
     if tokens is None:
         core = piece.strip(RULES_2_TO_4)
-        if core and _HAS_2_TO_4.search(core) is None:
+        if core and "." not in core and "," not in core and "-" not in core:
             start = len(piece) - len(piece.lstrip(RULES_2_TO_4))
             lead, trail = piece[:start], piece[start + len(core) :]
             if len(core) == 1:
@@ -134,18 +135,27 @@ def _piece(piece: str) -> list[str]:
     return tokens
 
 
+#: A last or first character that always stands alone when the rest of the word is letters
+#: and digits: a RULE1 character, or ``.`` and ``,`` (rules 2 and 3 split them off whether the
+#: neighbour is a digit or not). Not ``-``: only a digit before it splits it off.
+_ALONE_AT_AN_END = RULE1 | PERIOD_COMMA
+
+
 def _word(word: str) -> list[str]:
     """The tokens of a word that is not all letters and digits, remembered."""
-    parts = _RULE1_SPLIT.split(word)  # pieces at even places, RULE1 characters at odd ones
-    tokens: list[str] = []
-    for i, part in enumerate(parts):
-        if i & 1:
-            tokens.append(part)
-        elif part:
-            if _HAS_2_TO_4.search(part) is None:
+    if word[-1] in _ALONE_AT_AN_END and word[:-1].isalnum():  # "word," "word." "word:" (most)
+        tokens = [word[:-1], word[-1]]
+    elif word[0] in _ALONE_AT_AN_END and word[1:].isalnum():  # "(word" '"word'
+        tokens = [word[0], word[1:]]
+    else:
+        tokens = []
+        for i, part in enumerate(_RULE1_SPLIT.split(word)):  # pieces at even places, RULE1 characters at odd
+            if i & 1:
                 tokens.append(part)
-            else:
+            elif "." in part or "," in part or "-" in part:  # (three C scans beat one regex call)
                 tokens.extend(_piece(part))
+            elif part:
+                tokens.append(part)
     if len(_words) >= _MEMO_SIZE:
         _words.clear()
     _words[word] = tokens

@@ -16,9 +16,14 @@ import hashlib
 import io
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, UnidentifiedImageError
+from rewardhub.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from PIL import Image
+else:
+    Image = LazyModule("PIL.Image")  # imported with the first image, not when the plugin loads
 
 #: What ``Sample.images`` items may be, for error messages.
 ACCEPTED = "a file path, bytes, a base64 data URL, a PIL image or a {'bytes'|'path': ...} mapping"
@@ -77,7 +82,7 @@ def load_image(ref: Any) -> Image.Image:
         return image if image.mode == "RGB" else image.convert("RGB")
     except ImageLoadError:
         raise
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+    except (OSError, Image.UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(f"cannot read image {describe(ref)}: {exc}") from exc
 
 
