@@ -1,4 +1,4 @@
-"""sacrebleu's ``13a`` tokenizer, exact and about 30x faster on long responses.
+"""sacrebleu's ``13a`` tokenizer, exact, and 5 to 8 times faster on real responses.
 
 sacrebleu runs four regular expressions over the whole text: rule 1 pads every character of
 ``RULE1`` with spaces; rules 2 to 4 (``([^0-9])([.,])``, ``([.,])([^0-9])``, ``([0-9])(-)``)
@@ -24,7 +24,9 @@ word on its own, and within a word, after rule 1, the tokens of each piece betwe
   (leftmost, non-overlapping);
 - words and pieces are remembered (they repeat: bounded memos, cleared when full).
 
-Property-tested against sacrebleu on random and real text in ``tests/test_tokenizers.py``.
+On the 5,635 alpaca_eval answers: sacrebleu 3.60 CPU-s, this 0.70 s with empty memos and 0.47 s
+with warm ones (Python 3.11, one measurement on the shared machine). Property-tested against
+sacrebleu on random text and word shapes, and checked on real text, in ``tests/test_tokenizers.py``.
 """
 
 from __future__ import annotations
