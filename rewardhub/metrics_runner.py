@@ -26,11 +26,13 @@ from typing import Any
 
 from rewardhub.build import Component, build_metrics
 from rewardhub.metrics.state import MetricState
+from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
 
 BY_GROUP_PREFIX = "by_group/"
-#: Samples per chunk when :func:`compute_metrics` feeds an in-memory list.
-CHUNK = 4096
+#: Samples per chunk when :func:`compute_metrics` feeds an in-memory list: as many as the
+#: token memo holds, so the metrics of a chunk tokenize each text once between them.
+CHUNK = TOKEN_CACHE_SIZE
 
 
 @dataclass

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rewardhub import Sample
 from rewardhub.text import NAMES, cjk_share, get_tokenizer, tokenize
 from rewardhub.text.fast13a import SPECIAL, tokenize_13a
-from rewardhub.text.tokenizers import CachedTokenizer, lowercased_tokens
+from rewardhub.text.tokenizers import CachedTokenizer, RecentMemo, lowercased_tokens
 
 
 def test_every_name_resolves_to_a_tokenizer():
@@ -132,8 +132,7 @@ def test_every_reward_and_metric_of_a_run_shares_one_tokenization(monkeypatch):
     tokenizer = get_tokenizer("13a")
     split = tokenizer.split
     monkeypatch.setattr(tokenizer, "split", lambda text: seen.append(text) or split(text))
-    monkeypatch.setattr(tokenizer, "_memo", {})
-    monkeypatch.setattr(tokenizer, "_old", {})
+    monkeypatch.setattr(tokenizer, "_memo", RecentMemo())
     texts = ["One response, this one.", "Another one: here!"]
     RepetitionPenalty(tokenize="13a").score([Sample(t) for t in texts])
     Distinct(tokenize="13a").compute(texts)
@@ -155,3 +154,14 @@ def test_the_token_memo_always_remembers_the_last_size_texts():
     tokens = tokenizer("text 10")
     tokens.append("changed")  # a caller's own list: the memo is not touched
     assert tokenizer("text 10") == ["text", "10"]
+
+
+def test_a_chunk_of_the_memo_size_read_again_is_never_tokenized_again():
+    """Metrics read a chunk one after another: the second reader, in any order, finds every text."""
+    calls: list[str] = []
+    tokenizer = CachedTokenizer(lambda text: calls.append(text) or text.split(), size=8)
+    for chunk in ([f"a {i}" for i in range(8)], [f"b {i}" for i in range(8)]):
+        for reader in (chunk, chunk, chunk[::-1]):
+            for text in reader:
+                tokenizer(text)
+    assert len(calls) == 16

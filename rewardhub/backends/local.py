@@ -31,11 +31,13 @@ from contextlib import suppress
 from typing import Any
 
 from rewardhub.io import InputError, JsonlReader, Row, is_stream, scored_row
+from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 
 #: ``progress(phase, done, total)``
 Progress = Callable[[str, int, "int | None"], None]
-#: Rows per chunk of a metrics-only pass (self-BLEU's second pass).
-METRICS_CHUNK = 4096
+#: Rows per chunk of a metrics-only pass (self-BLEU's second pass): as many as the token
+#: memo holds, so the metrics of a chunk tokenize each text once between them.
+METRICS_CHUNK = TOKEN_CACHE_SIZE
 
 
 def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from rewardhub.text.fast13a import lowercase_safe, tokenize_13a
 
@@ -36,53 +37,64 @@ def cjk_share(text: str) -> float:
     return len(_CJK.findall(text)) / letters if letters else 0.0
 
 
-#: How many texts each tokenizer remembers the tokens of (about a chunk's responses, with
-#: their lowercased forms, for every reward and metric of the run).
+#: How many texts each tokenizer remembers the tokens of, at least (a chunk's responses, with
+#: their lowercased forms, for every reward and metric of the run). Chunks of texts that are
+#: tokenized by several metrics in turn are at most this long.
 TOKEN_CACHE_SIZE = 2048
 
 
-_choices: dict[str, str] = {}
-_older_choices: dict[str, str] = {}
+class RecentMemo:
+    """Values of the texts looked up lately: at least the last ``size`` stored, at most twice
+    that. Two generations instead of LRU bookkeeping: when the new one is full it becomes the
+    old one. A hit in the old generation is not moved, so reading a chunk of up to ``size``
+    texts a second time, in any order, finds every one of them."""
+
+    def __init__(self, size: int = TOKEN_CACHE_SIZE):
+        self.size = size
+        self._new: dict[str, Any] = {}
+        self._old: dict[str, Any] = {}
+
+    def get(self, text: str) -> Any:
+        value = self._new.get(text)
+        return self._old.get(text) if value is None else value
+
+    def put(self, text: str, value: Any) -> None:
+        if len(self._new) >= self.size:
+            self._old, self._new = self._new, {}
+        self._new[text] = value
+
+
+_choices = RecentMemo()
 
 
 def auto_choice(text: str) -> str:
     """The tokenizer ``auto`` uses for ``text``: ``zh`` or ``13a`` (recorded in provenance).
-    Remembered for the last :data:`TOKEN_CACHE_SIZE` texts or more, as the token memo is: a
-    run asks once to count the choice and once to tokenize, and the scan is not repeated."""
-    global _choices, _older_choices
-    choice = _choices.get(text) or _older_choices.get(text)
+    Remembered like the tokens: a run asks once to count the choice and once to tokenize,
+    and the text is scanned once."""
+    choice = _choices.get(text)
     if choice is None:
         choice = "zh" if cjk_share(text) >= CJK_SHARE else "13a"
-        if len(_choices) >= TOKEN_CACHE_SIZE:
-            _older_choices, _choices = _choices, {}
-        _choices[text] = choice
+        _choices.put(text, choice)
     return choice
 
 
 class CachedTokenizer:
-    """A tokenizer that remembers the tokens of the last texts it saw (see the module doc).
-    Callers get their own list each time, so a caller changing it cannot corrupt the memo."""
+    """A tokenizer that remembers the tokens of the last texts it saw (a :class:`RecentMemo`,
+    see the module doc). Callers get their own list each time, so a caller changing it cannot
+    corrupt the memo."""
 
     def __init__(
         self, split: Tokenizer, size: int = TOKEN_CACHE_SIZE, lowercase_safe: Callable[[str], bool] | None = None
     ):
-        self.split, self.size = split, size
-        # Two generations instead of LRU bookkeeping: when the new one is full it becomes the
-        # old one, so the last ``size`` texts are always remembered (a reward reading the
-        # chunk another reward just tokenized never finds it half forgotten).
-        self._memo: dict[str, tuple[str, ...]] = {}
-        self._old: dict[str, tuple[str, ...]] = {}
+        self.split = split
+        self._memo = RecentMemo(size)
         self._lowercase_safe = lowercase_safe
 
     def _tokens(self, text: str) -> tuple[str, ...]:
         tokens = self._memo.get(text)
         if tokens is None:
-            tokens = self._old.get(text)
-            if tokens is None:
-                tokens = tuple(self.split(text))
-            if len(self._memo) >= self.size:
-                self._old, self._memo = self._memo, {}
-            self._memo[text] = tokens
+            tokens = tuple(self.split(text))
+            self._memo.put(text, tokens)
         return tokens
 
     def __call__(self, text: str) -> list[str]:
