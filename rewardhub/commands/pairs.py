@@ -6,13 +6,11 @@ runs (a plugin adds its commands through ``register_commands`` instead)."""
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 
 import click
 
-EXIT_INPUT = 1
-EXIT_USAGE = 2
+from rewardhub.commands import EXIT_INPUT, fail
 
 
 @click.command(name="pairs")
@@ -68,11 +66,9 @@ def pairs_command(
             skip_invalid=skip_invalid,
         )
     except InputError as exc:
-        click.echo(f"rewardhub: error: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
+        fail(str(exc), EXIT_INPUT)
     except OSError as exc:
-        click.echo(f"rewardhub: error: {output}: {exc.strerror}", err=True)
-        sys.exit(EXIT_INPUT)
+        fail(f"{output}: {exc.strerror}", EXIT_INPUT)
     if as_json:
         click.echo(json.dumps({**asdict(stats), "output": output}, indent=2))
     elif not quiet:

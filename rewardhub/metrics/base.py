@@ -4,12 +4,13 @@ base of their mergeable states, which share one hashed chunk per (tokenizer, chu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 from rewardhub.metrics.hashed import HashedChunk, hashed_chunk
 from rewardhub.metrics.state import MetricState
-from rewardhub.rewards import Metric
+from rewardhub.rewards import Metric, Reward
 from rewardhub.text import Tokenizer, get_tokenizer
+from rewardhub.text.tokenizers import lowercased_tokens
 from rewardhub.types import Sample
 
 #: Metrics accept samples, or bare response strings for convenience.
@@ -24,6 +25,35 @@ def response_texts(samples: Responses) -> list[str]:
 def resolve_tokenizer(name: str) -> Tokenizer | None:
     """The tokenizer ``name``, checked now; ``None`` for ``hf:`` ones, which load on first use."""
     return None if name.startswith("hf:") else get_tokenizer(name)
+
+
+def positive_int(name: str, value: Any) -> int:
+    """``value``, checked to be an ``int`` of at least 1 (not a bool), for an arg called ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class TokenReward(Reward):
+    """A reward over the tokens of the response (``tokenize``: a rewardhub tokenizer name),
+    read from the run's shared tokenizer memo; pure Python, so called in the calling thread."""
+
+    batch_size = 1024
+    pure_python = True
+
+    def __init__(self, tokenize: str):
+        self.tokenize = tokenize
+        self._tokenizer: Tokenizer | None = resolve_tokenizer(tokenize)
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            self._tokenizer = get_tokenizer(self.tokenize)
+        return self._tokenizer
+
+    def tokens(self, text: str, lowercase: bool = False) -> list[str]:
+        """The tokens of ``text`` (of ``text.lower()`` with ``lowercase``)."""
+        return lowercased_tokens(self.tokenizer, text) if lowercase else self.tokenizer(text)
 
 
 class NgramMetric(Metric):

@@ -30,10 +30,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.lazy import np
-from rewardhub.metrics.base import resolve_tokenizer
+from rewardhub.metrics.base import TokenReward, positive_int
 from rewardhub.metrics.hashing import token_hashes
-from rewardhub.rewards import Reward
-from rewardhub.text import Tokenizer, get_tokenizer
 from rewardhub.types import Sample, Score
 
 #: finish/stop reasons that mean "cut off by a length limit" (compared lowercased).
@@ -41,29 +39,6 @@ LENGTH_REASONS = frozenset({"length", "max_tokens", "max_length", "max_new_token
 #: The row fields read by ``truncated``, in order of precedence.
 TRUNCATION_FIELDS = ("truncated", "finish_reason", "stop_reason")
 NO_LENGTH_INFO = "no finish_reason, stop_reason or truncated field in the row, and no max_length"
-
-
-class _TokenFlag(Reward):
-    """A 0/1 flag over the response's tokens (``tokenize``: a rewardhub tokenizer name)."""
-
-    batch_size = 1024
-    pure_python = True
-    higher_is_better = False
-
-    def __init__(self, tokenize: str) -> None:
-        self.tokenize = tokenize
-        self._tokenizer: Tokenizer | None = resolve_tokenizer(tokenize)
-
-    def tokens(self, text: str) -> list[str]:
-        if self._tokenizer is None:
-            self._tokenizer = get_tokenizer(self.tokenize)
-        return self._tokenizer(text)
-
-
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def trailing_loop(
@@ -87,10 +62,11 @@ def trailing_loop(
     return None
 
 
-class RepetitionLoop(_TokenFlag):
+class RepetitionLoop(TokenReward):
     """1.0 when the response ends in a repeated span (see the module doc), else 0.0."""
 
     name = "repetition_loop"
+    higher_is_better = False  # a failure rate
     version = "1"
     description = "1 when the response ends in a span repeated min_repeats+ times (a stuck generation)"
     inputs = ("response",)
@@ -99,8 +75,9 @@ class RepetitionLoop(_TokenFlag):
         self, min_span: int = 1, max_span: int = 200, min_repeats: int = 3, min_tokens: int = 20, tokenize: str = "auto"
     ) -> None:
         super().__init__(tokenize)
-        self.min_span, self.max_span = _positive("min_span", min_span), _positive("max_span", max_span)
-        self.min_repeats, self.min_tokens = _positive("min_repeats", min_repeats), _positive("min_tokens", min_tokens)
+        self.min_span, self.max_span = positive_int("min_span", min_span), positive_int("max_span", max_span)
+        self.min_repeats = positive_int("min_repeats", min_repeats)
+        self.min_tokens = positive_int("min_tokens", min_tokens)
         if self.max_span < self.min_span:
             raise ValueError(f"max_span ({max_span}) must be at least min_span ({min_span})")
         if self.min_repeats < 2:
@@ -140,18 +117,19 @@ def row_says_truncated(meta: dict[str, Any]) -> tuple[bool, str] | None:
     return None
 
 
-class Truncated(_TokenFlag):
+class Truncated(TokenReward):
     """1.0 when the response was cut off by a length limit, 0.0 when it finished, ``None`` when
     neither the row nor a ``max_length`` arg can tell (see the module doc)."""
 
     name = "truncated"
+    higher_is_better = False  # a failure rate
     version = "1"
     description = "1 when the response hit a length limit (finish_reason/stop_reason/truncated, or max_length)"
     inputs = ("response", "meta")
 
     def __init__(self, max_length: int | None = None, tokenize: str = "auto") -> None:
         super().__init__(tokenize)
-        self.max_length = None if max_length is None else _positive("max_length", max_length)
+        self.max_length = None if max_length is None else positive_int("max_length", max_length)
 
     def score(self, samples: Sequence[Sample]) -> list[float | Score | None]:
         return [self.judge(s) for s in samples]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
-from rewardhub.metrics.hashed import HashCounts, HashedChunk, LengthTable
+from rewardhub.metrics.hashed import HashCounts, HashedChunk, LengthTable, unique_sorted
 from rewardhub.metrics.ngrams import ORDERS, NgramCorpus, as_orders
 
 
@@ -69,7 +69,7 @@ class DistinctState(NgramState):
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
         for k in self.orders:
             hashes, _ = chunk.grams(k)
-            self.seen[k].add(np.unique(hashes))
+            self.seen[k].add(unique_sorted(hashes))
             self.totals[k] += len(hashes)
 
     def merge(self, other: DistinctState) -> None:
@@ -77,10 +77,13 @@ class DistinctState(NgramState):
             self.seen[k].merge(other.seen[k])
             self.totals[k] += other.totals[k]
 
+    def distinct(self, k: int) -> int:
+        """How many distinct n-grams of order ``k`` were seen."""
+        self.seen[k].compact()
+        return len(self.seen[k])
+
     def result(self) -> dict[str, float]:
-        for counts in self.seen.values():
-            counts.compact()
-        return {f"distinct_{k}": len(self.seen[k]) / self.totals[k] if self.totals[k] else 0.0 for k in self.orders}
+        return {f"distinct_{k}": self.distinct(k) / self.totals[k] if self.totals[k] else 0.0 for k in self.orders}
 
 
 class DistinctAverage(NgramMetric):

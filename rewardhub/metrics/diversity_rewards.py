@@ -6,37 +6,12 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-from rewardhub.metrics.base import resolve_tokenizer
+from rewardhub.metrics.base import TokenReward
 from rewardhub.metrics.ngrams import ngram_list
-from rewardhub.rewards import Reward
-from rewardhub.text import Tokenizer, get_tokenizer
-from rewardhub.text.tokenizers import lowercased_tokens
 from rewardhub.types import ALONE_IN_GROUP, Sample, Score
 
 
-class _TokenReward(Reward):
-    """A reward over the tokens of the response (``tokenize``: a rewardhub tokenizer name)."""
-
-    batch_size = 1024
-    pure_python = True
-
-    def __init__(self, tokenize: str):
-        self.tokenize = tokenize
-        self._tokenizer: Tokenizer | None = resolve_tokenizer(tokenize)
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        if self._tokenizer is None:
-            self._tokenizer = get_tokenizer(self.tokenize)
-        return self._tokenizer
-
-    def tokens(self, text: str, lowercase: bool = False) -> list[str]:
-        """The tokens of ``text`` (of ``text.lower()`` with ``lowercase``), from the run's shared
-        tokenizer memo."""
-        return lowercased_tokens(self.tokenizer, text) if lowercase else self.tokenizer(text)
-
-
-class RepetitionPenalty(_TokenReward):
+class RepetitionPenalty(TokenReward):
     """ms-swift's repetition penalty (``--reward_funcs repetition``, after Yeo et al. 2025,
     arXiv:2502.03373): ``(1 - unique / total n-grams of the response) * max_penalty``.
 
@@ -79,7 +54,7 @@ def jaccard_distance(a: set[Any], b: set[Any]) -> float:
     return 1.0 - len(a & b) / union if union else 0.0
 
 
-class DiversityBonus(_TokenReward):
+class DiversityBonus(TokenReward):
     """How different a response is from the other responses of its group (GRPO group):
     the mean, over the other responses, of the n-gram Jaccard distance
     ``1 - |A & B| / |A | B|`` between the sets of distinct n-grams of order ``ngram_size``.

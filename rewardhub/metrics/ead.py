@@ -28,12 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rewardhub.lazy import np
-from rewardhub.metrics.base import NgramMetric, Responses
-from rewardhub.metrics.hash_sets import HashSet
-from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
+from rewardhub.metrics.base import NgramMetric, positive_int
+from rewardhub.metrics.distinct import DistinctState
 from rewardhub.metrics.ngrams import as_orders
-from rewardhub.metrics.state import MetricState
 from rewardhub.text import get_tokenizer
 
 #: Kirk et al.'s default vocabulary size (GPT-2's BPE), used when the tokenizer has none.
@@ -79,9 +76,7 @@ class Ead(NgramMetric):
     ) -> None:
         super().__init__(tokenize)
         self.orders = as_orders(n)
-        if vocab_size is not None and (type(vocab_size) is not int or vocab_size < 1):
-            raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
-        self._vocab_size = vocab_size
+        self._vocab_size = None if vocab_size is None else positive_int("vocab_size", vocab_size)
 
     @property
     def vocab_size(self) -> int:
@@ -93,36 +88,12 @@ class Ead(NgramMetric):
     def state(self) -> EadState:
         return EadState(self)
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_tokenizer": None}  # states travel; the tokenizer reloads on use
-
-
-class EadState(MetricState):
-    """Per order: the set of n-gram hashes seen and the number of n-grams."""
-
-    def __init__(self, metric: Ead) -> None:
-        super().__init__()
-        self.metric = metric
-        self.seen = {k: HashSet() for k in metric.orders}
-        self.totals = dict.fromkeys(metric.orders, 0)
-
-    def add(self, samples: Responses, pass_: int = 0) -> None:
-        token_lists = self.metric.token_lists(samples)
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        flat = token_hashes([token for tokens in token_lists for token in tokens])  # hashed once for all orders
-        for k in self.metric.orders:
-            hashes, _ = ngram_hashes_flat(flat, lengths, k)
-            self.seen[k].update(hashes)
-            self.totals[k] += len(hashes)
-
-    def merge(self, other: MetricState) -> None:
-        assert isinstance(other, EadState)
-        for k in self.metric.orders:
-            self.seen[k].merge(other.seen[k])
-            self.totals[k] += other.totals[k]
+class EadState(DistinctState):
+    """distinct's state (per order, the distinct n-gram hashes and the number of n-grams, from
+    the chunk's shared hashed n-grams), read as EAD."""
 
     def result(self) -> dict[str, float]:
         vocab = self.metric.vocab_size
-        values = {f"ead_{k}": ead_value(len(self.seen[k]), self.totals[k], vocab) for k in self.metric.orders}
+        values = {f"ead_{k}": ead_value(self.distinct(k), self.totals[k], vocab) for k in self.metric.orders}
         values["ead_avg"] = sum(values.values()) / len(values)
         return values

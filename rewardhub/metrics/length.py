@@ -61,10 +61,6 @@ class Length(NgramMetric):
     def state(self) -> LengthState:
         return LengthState(self)
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_tokenizer": None}  # states travel; the tokenizer reloads on use
-
-
 class LengthState(MetricState):
     """Responses per token length, and the token and sentence totals."""
 

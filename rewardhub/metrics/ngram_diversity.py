@@ -25,7 +25,7 @@ that cross the boundary between the two parts. Tested in ``tests/test_metrics_sh
 from __future__ import annotations
 
 from rewardhub.lazy import np
-from rewardhub.metrics.base import Responses, resolve_tokenizer, response_texts
+from rewardhub.metrics.base import Responses, positive_int, resolve_tokenizer, response_texts
 from rewardhub.metrics.hash_sets import HashSet
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 from rewardhub.metrics.state import MetricState
@@ -52,8 +52,7 @@ class NgramDiversityScore(Metric):
     description = "Sum over n=1..4 of distinct/all n-grams of the joined responses (diversity package)"
 
     def __init__(self, num_n: int = 4, tokenize: str | None = None) -> None:
-        if isinstance(num_n, bool) or not isinstance(num_n, int) or num_n < 1:
-            raise ValueError(f"num_n must be a positive integer, got {num_n!r}")
+        positive_int("num_n", num_n)
         if tokenize is not None:
             resolve_tokenizer(tokenize)  # fail now on a bad name
         self.num_n, self.tokenize = num_n, tokenize

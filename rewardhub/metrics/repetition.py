@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric
 from rewardhub.metrics.distinct import PerResponseState, distinct_per_response
-from rewardhub.metrics.hashed import HashCounts, HashedChunk
+from rewardhub.metrics.hashed import HashCounts, HashedChunk, unique_sorted
 from rewardhub.metrics.ngrams import NgramCorpus, as_orders
 
 REPETITION_ORDERS = (2, 3, 4)
@@ -64,7 +64,7 @@ class RepetitionState(PerResponseState):
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
         super().fold(chunk, pass_)
-        self.texts.add(np.unique(chunk.text_hashes))
+        self.texts.add(unique_sorted(chunk.text_hashes))
         self.responses += chunk.size
 
     def merge(self, other: RepetitionState) -> None:

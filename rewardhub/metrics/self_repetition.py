@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from rewardhub.lazy import np
-from rewardhub.metrics.base import Responses, response_texts
+from rewardhub.metrics.base import Responses, positive_int, response_texts
 from rewardhub.metrics.hash_sets import HashCounter
 from rewardhub.metrics.hashing import ngram_hashes
 from rewardhub.metrics.state import MetricState
@@ -56,9 +56,7 @@ class SelfRepetitionScore(Metric):
     description = "Mean log(1 + reuses of each response's n-grams by other responses) (diversity package)"
 
     def __init__(self, n: int = 4) -> None:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        self.n = n
+        self.n = positive_int("n", n)
 
     def state(self) -> SelfRepetitionState:
         return SelfRepetitionState(self.n)

@@ -7,12 +7,12 @@ Only click is imported here; Starlette and uvicorn are imported when the command
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import click
 
-EXIT_CONFIG = 2
+from rewardhub.commands import EXIT_CONFIG, fail
+
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -73,13 +73,14 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     block = tuple((obj or {}).get("block", ()))
     host = opts["host"]
     if not _is_local(host) and not opts["token"] and not opts["insecure"]:
-        _fail(f"refusing to listen on {host} without a token: set --token or REWARDHUB_TOKEN, or pass --insecure")
+        refusal = f"refusing to listen on {host} without a token: set --token or REWARDHUB_TOKEN, or pass --insecure"
+        fail(refusal, EXIT_CONFIG)
     try:
         import uvicorn
 
         from rewardhub.serve.app import ServeOptions, create_app
     except ImportError as exc:
-        _fail(f"rewardhub serve needs its extra: pip install 'rewardhub[serve]' ({exc})")
+        fail(f"rewardhub serve needs its extra: pip install 'rewardhub[serve]' ({exc})", EXIT_CONFIG)
     scorer = _build_scorer(opts, block)
     options = ServeOptions(
         token=opts["token"] or None,
@@ -108,7 +109,7 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     server = uvicorn.Server(config)
     server.run()
     if not server.started:
-        _fail(f"could not start on {host}:{opts['port']}", 1)
+        fail(f"could not start on {host}:{opts['port']}", 1)  # (the port: taken, or not ours to bind)
 
 
 def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
@@ -125,9 +126,6 @@ def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
         ).run
         return Scorer(run.rewards, missing=run.missing, timeout=opts["timeout"], tokenize=run.tokenize, block=block)
     except (ConfigError, plugins.PluginError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc), EXIT_CONFIG)
 
 
-def _fail(message: str, code: int = EXIT_CONFIG) -> None:
-    click.echo(f"rewardhub: error: {message}", err=True)
-    sys.exit(code)
