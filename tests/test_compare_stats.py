@@ -142,3 +142,28 @@ def test_metrics_without_a_resampling_path_or_that_fail_are_reported_not_fatal()
     assert result.metrics["distinct_1"].ci is not None
     assert any("'broken' failed: RuntimeError: boom" in note for note in result.notes)
     assert result.to_dict()["metrics"]["mean_length"]["ci"] is None
+
+
+def test_each_metric_without_a_resampling_path_keeps_its_own_direction():
+    """Two such metrics in a row: the second must not claim the first one's keys (a bug once
+    turned every ``ead`` key 'lower is better' when ``compression_ratio`` came after it)."""
+    from rewardhub.build import build_metrics
+    from rewardhub.rewards import Metric
+
+    class Up(Metric):
+        name, higher_is_better = "up", True
+
+        def compute(self, samples):
+            return {"up": float(len(samples))}
+
+    class Down(Metric):
+        name, higher_is_better = "down", False
+
+        def compute(self, samples):
+            return {"down": float(len(samples))}
+
+    a, b = side("a", np.arange(10.0)), side("b", np.arange(10.0))
+    for order in ([Up(), Down()], [Down(), Up()]):
+        result = analyse(a, b, ["r"], {"r": True}, build_metrics(order), bootstrap=50)
+        assert result.metrics["up"].higher_is_better is True
+        assert result.metrics["down"].higher_is_better is False

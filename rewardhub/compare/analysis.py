@@ -207,7 +207,7 @@ def _tests(
 def _add_metric(corpus_a: SideCorpus, corpus_b: SideCorpus, prefix: str, metric: Any, by_group: bool) -> list[str]:
     """Register ``metric`` on both sides; returns its keys. Without a resampling path on both
     sides, its values go to ``fixed`` (computed once per side, no interval)."""
-    before = set(corpus_a.statistics)
+    before, fixed_before = set(corpus_a.statistics), set(corpus_a.fixed)
     if not (add_metric(corpus_a, prefix, metric) and add_metric(corpus_b, prefix, metric)):
         corpus_a.statistics = {k: v for k, v in corpus_a.statistics.items() if k in before}
         corpus_b.statistics = {k: v for k, v in corpus_b.statistics.items() if k in before}
@@ -217,7 +217,7 @@ def _add_metric(corpus_a: SideCorpus, corpus_b: SideCorpus, prefix: str, metric:
     if by_group:
         for corpus in (corpus_a, corpus_b):
             _add_by_group(corpus, prefix, metric)
-    fixed = [k for k in corpus_a.fixed if k.startswith(prefix) and k not in before]
+    fixed = [k for k in corpus_a.fixed if k not in fixed_before]  # this metric's keys only
     return [k for k in corpus_a.statistics if k not in before] + fixed
 
 
