@@ -231,6 +231,10 @@ def _evaluate(
     paths: list[str], options: EvalOptions, resolved: ResolvedConfig, output: Path | None, progress: Progress
 ) -> EvalResult:
     run = resolved.run
+    if options.backend == "ray" and options.resume:  # before any work
+        raise ConfigError("--resume is not supported with --backend ray yet: run again without it, or use local")
+    if options.backend == "ray" and any(is_stream(p) for p in paths):
+        raise ConfigError("--backend ray reads files: write the stream to a file first")
     progress("reading", 0, None)
     source = RowSource(paths, options)
     scorer = Scorer(
@@ -241,10 +245,10 @@ def _evaluate(
         tokenize=run.tokenize,
         block=options.block,
     )
-    fingerprint = _fingerprint(paths, source.layouts(), options, resolved, scorer)
-    if options.backend == "ray" and options.resume:
-        raise ConfigError("--resume is not supported with --backend ray yet: run again without it, or use local")
-    writer = ResumableWriter(output, fingerprint, resume=options.resume) if output else None
+    writer = fingerprint = None
+    if output is not None:  # (the fingerprint hashes every input: only a journal needs it)
+        fingerprint = _fingerprint(paths, source.layouts(), options, resolved, scorer)
+        writer = ResumableWriter(output, fingerprint, resume=options.resume)
     directions = {c.key: getattr(c.reward, "higher_is_better", True) for c in scorer.components}
     summary = SummaryBuilder([c.key for c in scorer.components], with_total=resolved.with_total, directions=directions)
     metrics = MetricsAccumulator(
@@ -281,7 +285,7 @@ def _evaluate(
 
     result = summary.result(metric_results.values, metric_results.directions, len(metric_results.errors))
     reader = source.reader
-    if writer is not None and output is not None:
+    if writer is not None and fingerprint is not None and output is not None:
         config = {**fingerprint["config"], "rewards": rewards_used, "metrics": metric_results.described}
         loaded = plugins.registry(options.block).plugins
         document = provenance(

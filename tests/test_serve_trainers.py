@@ -80,6 +80,16 @@ def test_trl_reward_funcs_with_a_url_equal_local_ones(server):
         assert got == pytest.approx(lo(prompts, completions))
 
 
+def test_trl_reward_funcs_take_a_remote_scorer_as_they_take_a_scorer(server):
+    from rewardhub.remote import RemoteScorer
+
+    prompts, completions = ["Say a colour."] * 2, ["blue sky blue", "red"]
+    with RemoteScorer(server.url, rewards=["entropy"]) as remote:
+        funcs = trl.reward_funcs(remote, num_generations=2)
+        assert funcs.names == ["entropy"]
+        assert funcs[0](prompts, completions) == pytest.approx(trl.reward_funcs(["entropy"])[0](prompts, completions))
+
+
 def test_verl_reward_kwargs_with_rewardhub_url(server):
     args = (["gsm8k"] * 2, ["the answer is 4", "4 4 4 4"], ["4", "4"], [{"index": 0}, {"index": 0}])
     remote = verl.compute_score_batch(*args, rewardhub_url=server.url)

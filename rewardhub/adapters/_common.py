@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,11 @@ def build_scorer(
     shape); a list of names (``"entropy"``, ``"entropy:0.5"``), config entries or reward
     objects; a comma-separated string of names. ``missing`` overrides the config's policy.
     With ``url`` the server's config decides, and names (if any) pick some of its rewards.
+    A scorer already built (a :class:`Scorer` or a :class:`~rewardhub.remote.RemoteScorer`) is
+    used as it is.
     """
+    if isinstance(config_or_names, Scorer) or _is_remote_scorer(config_or_names):
+        return config_or_names
     if url is not None:
         return _remote(config_or_names, url, token)
     if config_or_names is None:
@@ -55,8 +60,17 @@ def build_scorer(
     if isinstance(config_or_names, dict):
         return Scorer.from_config(config_or_names, **kwargs)
     if isinstance(config_or_names, str):
-        config_or_names = [part.strip() for part in config_or_names.split(",") if part.strip()]
+        config_or_names = _split_names(config_or_names)
     return Scorer(list(config_or_names), **kwargs)
+
+
+def _split_names(names: str) -> list[str]:
+    return [part.strip() for part in names.split(",") if part.strip()]
+
+
+def _is_remote_scorer(value: Any) -> bool:
+    remote = sys.modules.get("rewardhub.remote")  # (not imported unless someone built one)
+    return remote is not None and isinstance(value, remote.RemoteScorer)
 
 
 def _remote(names: Any, url: str, token: str | None) -> Any:
@@ -65,7 +79,7 @@ def _remote(names: Any, url: str, token: str | None) -> Any:
     if is_config_path(names) or isinstance(names, dict):
         raise ValueError("rewardhub: give a config or a url, not both: the server's config decides its rewards")
     if isinstance(names, str):
-        names = [part.strip() for part in names.split(",") if part.strip()]
+        names = _split_names(names)
     if names is not None and not all(isinstance(n, str) for n in names):
         raise ValueError("rewardhub: with a url, rewards are picked by name (the server builds them)")
     return RemoteScorer(url, token=token, rewards=None if names is None else list(names))

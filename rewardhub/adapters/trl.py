@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters._common import URL_ENV, BatchMemo, build_scorer
-from rewardhub.engine import Scorer
 from rewardhub.io.schema import IMAGE_FIELDS, REFERENCE_FIELDS
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, message_content
@@ -188,10 +187,7 @@ def reward_funcs(
     """
     if url is None and config_or_names is None:
         url = os.environ.get(URL_ENV)
-    if isinstance(config_or_names, Scorer):
-        scorer = config_or_names
-    else:
-        scorer = build_scorer(config_or_names, missing=missing, url=url, token=token)
+    scorer = build_scorer(config_or_names, missing=missing, url=url, token=token)
     shared = _Shared(scorer, num_generations)
     kind = AsyncRewardFunction if asynchronous else RewardFunction
     return TRLRewards([kind(shared, c.key) for c in scorer.components], scorer)

@@ -38,11 +38,8 @@ def evaluate_on_ray(
 ) -> None:
     """Score ``paths`` on Ray into ``writer``, ``summary`` and ``metrics`` (see the module doc)."""
     ray = ray_backend.require_ray()
-    from rewardhub.io.reader import is_stream
     from rewardhub.text.tokenizers import auto_choice
 
-    if any(is_stream(p) for p in paths):
-        raise ray_backend.BackendError("--backend ray reads files: write the stream to a file first")
     run = resolved.run
     # the driver reads the input once, for the layouts, the skipped rows and the checks the local
     # reader makes (errors stop the run before any work reaches the cluster)

@@ -112,6 +112,23 @@ def _group_keys(batch: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     return batch
 
 
+class _Accumulators:
+    """Fresh metric accumulators for an actor's batches, all over the metric objects the first
+    one built: a metric's model loads once per actor, not once per batch."""
+
+    def __init__(self, factory: Callable[[], Any]):
+        self.factory, self.components = factory, None
+
+    def __call__(self) -> Any:
+        if self.components is None:
+            first = self.factory()
+            self.components = first.components
+            return first
+        from rewardhub.metrics_runner import MetricsAccumulator
+
+        return MetricsAccumulator(components=self.components)
+
+
 class _ScoreActor:
     """One per actor: a LineScorer built once. Per call, a batch of lines; with ``grouped``, a
     whole block of the hash-partitioned dataset (whole groups), scored in chunks of whole
@@ -120,7 +137,7 @@ class _ScoreActor:
     def __init__(self, spec: RunSpec, grouped: bool, chunk: int, group_metrics: Callable[[], Any] | None = None):
         self.lines = LineScorer(spec)
         self.grouped, self.chunk = grouped, chunk
-        self.group_metrics = group_metrics
+        self.group_metrics = _Accumulators(group_metrics) if group_metrics is not None else None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         rows = _rows(batch)
@@ -159,7 +176,8 @@ class _MetricsActor:
     def __init__(self, spec: RunSpec, pass_: int, accumulator: Any):
         self.lines = LineScorer(spec)
         self.pass_ = pass_
-        self.accumulator = accumulator  # pass 0: a factory; later passes: the frozen state
+        # pass 0: fresh accumulators (one per batch); later passes: the frozen state
+        self.accumulator = _Accumulators(accumulator) if pass_ == 0 else accumulator
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         samples = self.lines.samples(_rows(batch))

@@ -5,18 +5,11 @@ fast; the statistics, pandas and plotly load when a command runs. Tested in
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-EXIT_INPUT = 1
-EXIT_CONFIG = 2
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"rewardhub: error: {message}", err=True)
-    sys.exit(code)
+from rewardhub.commands import EXIT_CONFIG, EXIT_INPUT, fail, print_json
 
 
 def _run(fn: Any) -> Any:
@@ -28,11 +21,11 @@ def _run(fn: Any) -> Any:
     try:
         return fn()
     except InputError as exc:
-        _fail(str(exc), EXIT_INPUT)
+        fail(str(exc), EXIT_INPUT)
     except (ConfigError, plugins.PluginError, ResumeError, ValueError, OSError) as exc:
-        _fail(str(exc), EXIT_CONFIG)
+        fail(str(exc), EXIT_CONFIG)
     except KeyboardInterrupt:
-        _fail("interrupted; scoring done so far is journaled in the work directory: run again to resume", 130)
+        fail("interrupted; scoring done so far is journaled in the work directory: run again to resume", 130)
 
 
 REWARDS_HELP = "Rewards to compare (default: all the scored files hold; raw files: as eval)."
@@ -95,14 +88,13 @@ def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, 
     if kw["by"]:
         a, b = ",".join(files), None
     elif len(files) != 2:
-        _fail(f"compare takes two file sets, A and B (got {len(files)}); join several files with commas", EXIT_CONFIG)
+        fail(f"compare takes two file sets, A and B (got {len(files)}); join several files with commas", EXIT_CONFIG)
     else:
         a, b = files
     result = _comparison(obj, a, b, quiet, **kw)
     if as_json:
-        import json
 
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print_json(result.to_dict())
         return
     from rich.console import Console
 
@@ -141,9 +133,9 @@ def report_command(
     rewardhub report --compare before.jsonl after.jsonl --metrics distinct,self_bleu -o report.html
     """
     if not files and not compare_files:
-        _fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
+        fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
     if files and compare_files:
-        _fail("report takes FILES or --compare A B, not both", EXIT_CONFIG)
+        fail("report takes FILES or --compare A B, not both", EXIT_CONFIG)
     comparison = None
     if compare_files or kw["by"]:
         a, b = compare_files if compare_files else (",".join(files), None)
