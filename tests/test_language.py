@@ -47,3 +47,16 @@ def test_latin_script_languages_are_told_apart_when_the_identifier_is_sure():
     spanish = "Hola, ¿cómo estás? Me llamo Juan y vivo en Madrid con mi familia."
     assert uncovered([german, spanish], ["en"]) == ["de", "es"]
     assert language_of("I love this product, it works great.")[0] == "en"
+
+
+def test_each_text_is_identified_once_for_all_the_rewards_and_metrics_that_ask(monkeypatch):
+    from rewardhub.text import language
+
+    seen: list[str] = []
+    identify = language._identify
+    monkeypatch.setattr(language, "_identify", lambda sample: seen.append(sample) or identify(sample))
+    monkeypatch.setattr(language, "_recent", language.RecentMemo())
+    texts = ["Bonjour tout le monde, comment allez-vous ce matin ?", "我爱北京天安门", "ok"]
+    first = uncovered(texts, ["en"])
+    assert uncovered(texts, ["en"]) == first and uncovered(texts, ["zh"]) is not None
+    assert seen == texts

@@ -30,6 +30,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rewardhub.text.tokenizers import RecentMemo
+
 #: Characters of a text that the rule reads (enough to tell; bounds the cost of long texts).
 SAMPLE_CHARS = 2000
 #: How sure the identifier must be that a Latin-script text is another language.
@@ -103,19 +105,30 @@ def identifier_available() -> bool:
     return bool(_Identifier.get())
 
 
+_recent = RecentMemo()
+
+
 def language_of(text: str) -> tuple[str | None, float]:
     """``(language, confidence)``: the script's language for non-Latin text (confidence 1), the
     identifier's best guess for Latin text; ``(None, 0.0)`` without letters, or for Latin text
-    without ``py3langid``."""
-    sample = text[:SAMPLE_CHARS]
+    without ``py3langid``. Remembered for the run's recent texts (every model-backed reward
+    and metric of a run asks about the same responses)."""
+    found = _recent.get(text)
+    if found is None:
+        found = _identify(text[:SAMPLE_CHARS])
+        _recent.put(text, found)
+    return found
+
+
+def _identify(sample: str) -> tuple[str | None, float]:
     if not any(c.isalpha() for c in sample):
         return None, 0.0
     by_script = script_language(sample)
     identifier = _Identifier.get()
     if by_script is not None:
-        if identifier:  # refine within the script: Ukrainian vs Russian, Persian vs Arabic
+        if identifier and by_script in SCRIPT_FAMILIES:  # Ukrainian vs Russian, Persian vs Arabic
             guess = str(identifier.classify(sample)[0])
-            if guess in SCRIPT_FAMILIES.get(by_script, ()):
+            if guess in SCRIPT_FAMILIES[by_script]:
                 return guess, 1.0
         return by_script, 1.0
     if not identifier:
