@@ -104,6 +104,17 @@ def test_a_report_of_scored_files(tmp_path):
     assert "spread inside groups" in page and "Highest and lowest" in page
 
 
+def test_a_report_of_raw_files_reads_the_fields_it_is_told(tmp_path):
+    data = tmp_path / "odd.jsonl"
+    rows = [{"q": f"question {i}", "a": f"answer number {i} here"} for i in range(4)]
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "odd.html"
+    args = ["report", str(data), "-o", str(out), "--rewards", "entropy", "--work-dir", str(tmp_path / "w")]
+    result = CliRunner().invoke(cli, [*args, "--prompt-field", "q", "--response-field", "a"])
+    assert result.exit_code == 0, result.output
+    assert "answer number 3 here" in out.read_text()
+
+
 @pytest.mark.slow
 def test_a_100k_row_report_stays_small(tmp_path):
     rng = np.random.default_rng(0)

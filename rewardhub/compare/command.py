@@ -153,6 +153,8 @@ def report_command(
             rewards=kw["rewards"],
             config=kw["config"],
             tokenize=kw["tokenize"],
+            prompt_field=kw["prompt_field"],
+            response_field=kw["response_field"],
         )
     )
     if not quiet:

@@ -53,6 +53,8 @@ def write_report(
     rewards: Sequence[Any] | str | None = None,
     config: str | Path | None = None,
     tokenize: str | None = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
 ) -> Path:
     """Write the report to ``output`` and return its path. With ``comparison`` (from
     :func:`rewardhub.compare.compare`) the page compares its two sides; otherwise it describes
@@ -77,8 +79,8 @@ def write_report(
             run,
             explicit_rewards=rewards is not None or config is not None,
             work_dir=work_dir,
-            prompt_field=None,
-            response_field=None,
+            prompt_field=prompt_field,
+            response_field=response_field,
             block=block,
             log=None,
         )

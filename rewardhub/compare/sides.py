@@ -28,6 +28,7 @@ from typing import Any
 
 from rewardhub.config import ComponentConfig, ConfigError
 from rewardhub.io import JsonlReader, file_sha256, sidecar_path
+from rewardhub.io.writer import companion
 from rewardhub.types import Sample
 
 DEFAULT_WORK_DIR = Path(".rewardhub") / "scored"
@@ -102,12 +103,15 @@ def sidecar_rewards(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def scored_path(path: str, rewards: list[ComponentConfig], tokenize: str | None, work_dir: Path) -> Path:
-    """Where a raw file scored with ``rewards`` goes: keyed by its content and the config."""
-    key = json.dumps(
-        {"input": file_sha256(path), "rewards": [c.to_dict() for c in rewards], "tokenize": tokenize},
-        sort_keys=True,
-    )
+def scored_path(
+    path: str, rewards: list[ComponentConfig], tokenize: str | None, work_dir: Path, fields: tuple = (None, None)
+) -> Path:
+    """Where a raw file scored with ``rewards`` goes: keyed by its content, the config and the
+    ``(prompt_field, response_field)`` it was read with (left out of the key when detected)."""
+    described = {"input": file_sha256(path), "rewards": [c.to_dict() for c in rewards], "tokenize": tokenize}
+    if fields != (None, None):
+        described["fields"] = list(fields)
+    key = json.dumps(described, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return work_dir / f"{Path(path).stem}.{digest}.jsonl"
 
@@ -121,15 +125,17 @@ def score_raw(
     work_dir: Path,
     block: Sequence[str],
     log: Any = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
 ) -> Path:
     """``path`` scored with ``rewards`` in the work directory (reused if done, resumed if killed)."""
     from rewardhub.evaluation import EvalOptions, evaluate_files
 
-    out = scored_path(path, rewards, tokenize, work_dir)
+    out = scored_path(path, rewards, tokenize, work_dir, (prompt_field, response_field))
     if out.is_file() and sidecar_path(out).is_file():
         return out
     work_dir.mkdir(parents=True, exist_ok=True)
-    resume = Path(f"{out}.partial").exists()
+    resume = companion(out, ".partial").exists()
     if log:
         log(f"scoring {path} -> {out}{' (resuming)' if resume else ''}")
     options = EvalOptions(
@@ -140,6 +146,8 @@ def score_raw(
         tokenize=tokenize,
         missing=missing,
         block=tuple(block),
+        prompt_field=prompt_field,
+        response_field=response_field,
     )
     evaluate_files([path], options)
     return out
@@ -231,6 +239,8 @@ def _prepare(
                 work_dir=Path(work_dir) if work_dir else DEFAULT_WORK_DIR,
                 block=block,
                 log=log,
+                prompt_field=prompt_field,
+                response_field=response_field,
             )
             documents[f] = read_sidecar(source[f])
     rows = {f: read_rows(source[f], prompt_field, response_field) for f in documents}
