@@ -26,6 +26,10 @@ what ``diversity.compression_ratio(responses, algorithm)`` computes, quirks incl
 
 No responses: no value (the package returns 0.0: an empty file over its compressed header).
 
+``tokenize``: accepted, like every built-in metric's, and checked, but it changes nothing:
+compression reads the UTF-8 bytes of the joined responses, with no tokens, so Chinese text is
+measured like any other (its bytes compress; nothing to tokenize).
+
 Mergeable state: a compression ratio of the whole concatenation is not a function of the
 chunks' ratios, so the state holds the text itself, compressed per chunk with fast zlib (about
 a third of its size), and :meth:`CompressionState.result` decompresses it in stream order and
@@ -44,6 +48,7 @@ import zlib
 from collections.abc import Sequence
 
 from rewardhub.metrics.base import Responses, response_texts
+from rewardhub.metrics.package_split import checked_tokenize
 from rewardhub.metrics.state import MetricState
 from rewardhub.rewards import Metric
 
@@ -94,7 +99,8 @@ class CompressionRatio(Metric):
     version = "1"
     description = "Original / compressed size of the joined responses, gzip and xz (diversity package)"
 
-    def __init__(self, algorithms: str | Sequence[str] = ALGORITHMS) -> None:
+    def __init__(self, algorithms: str | Sequence[str] = ALGORITHMS, tokenize: str = "auto") -> None:
+        self.tokenize = checked_tokenize(tokenize)  # bytes, not tokens: see the module doc
         chosen = (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
         unknown = [a for a in chosen if a not in ALGORITHMS]
         if not chosen or unknown:
