@@ -96,7 +96,7 @@ class CompressionRatio(Metric):
 
     name = "compression_ratio"
     higher_is_better = False
-    version = "1"
+    version = "2"  # 2: the inner gzip header is the package's (OS byte 255); takes tokenize
     description = "Original / compressed size of the joined responses, gzip and xz (diversity package)"
 
     def __init__(self, algorithms: str | Sequence[str] = ALGORITHMS, tokenize: str = "auto") -> None:

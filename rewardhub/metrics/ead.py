@@ -107,6 +107,7 @@ class Ead(NgramMetric):
             "to 6.1); compare runs of a similar size"
         )
 
+
 class EadState(DistinctState):
     """distinct's state (per order, the distinct n-gram hashes and the number of n-grams, from
     the chunk's shared hashed n-grams), read as EAD."""

@@ -53,7 +53,7 @@ class NgramDiversityScore(Metric):
 
     name = "ngram_diversity_score"
     higher_is_better = True
-    version = "1"
+    version = "2"  # 2: tokenize "auto" is the package's split; CJK text refused
     description = "Sum over n=1..4 of distinct/all n-grams of the joined responses (diversity package)"
 
     def __init__(self, num_n: int = 4, tokenize: str | None = "auto") -> None:

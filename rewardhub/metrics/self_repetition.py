@@ -61,7 +61,7 @@ class SelfRepetitionScore(Metric):
 
     name = "self_repetition_score"
     higher_is_better = False
-    version = "1"
+    version = "2"  # 2: tokenize "auto" is the package's split; CJK text refused
     description = "Mean log(1 + reuses of each response's n-grams by other responses) (diversity package)"
 
     def __init__(self, n: int = 4, tokenize: str = "auto") -> None:
