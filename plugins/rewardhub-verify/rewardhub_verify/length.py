@@ -14,7 +14,8 @@ expected tokens plus a 4,096-token cache, so ``L = 20480`` and ``C = 4096``. Tok
 any of the host's tokenizers (:mod:`rewardhub.text.tokenizers`), ``hf:NAME`` included: use the
 policy's own tokenizer to count what the trainer counts.
 
-Tested in ``tests/test_length.py`` (against TRL's implementation too).
+Tested in ``tests/test_length.py`` (against TRL's implementation too) and
+``tests/test_formats_prefill.py`` (``cache_length=0``, against TRL's).
 """
 
 from __future__ import annotations
