@@ -100,6 +100,8 @@ class EvalResult:
     metric_errors: dict[str, str] = field(default_factory=dict)
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    #: Per metric, a line for readers of its values (``Metric.note``), printed under the table.
+    metric_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -300,7 +302,9 @@ def _evaluate(
             },
         )
         writer.finish(source.count, sidecar_path(output), document)
-    return EvalResult(result, reader.skipped, metric_results.errors, output, resolved.warnings)
+    return EvalResult(
+        result, reader.skipped, metric_results.errors, output, resolved.warnings, metric_notes=metric_results.notes
+    )
 
 
 def _fingerprint(

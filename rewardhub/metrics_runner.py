@@ -44,6 +44,8 @@ class MetricResults:
     errors: dict[str, str] = field(default_factory=dict)
     directions: dict[str, bool | None] = field(default_factory=dict)
     described: list[dict[str, Any]] = field(default_factory=list)
+    #: Per metric key, its ``Metric.note()`` (e.g. the range to expect), for metrics with values.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 class ExactSum:
@@ -237,10 +239,22 @@ class MetricsAccumulator:
             for name, total in self.group_means[c.key].items():
                 results.values[BY_GROUP_PREFIX + prefix + name] = total.mean()
                 results.directions[BY_GROUP_PREFIX + prefix + name] = _direction(c.reward, name)
+            note = _note(c.reward) if self._whole.get(c.key) or self.group_means[c.key] else None
+            if note:
+                results.notes[c.key] = note
             if c.key in self.group_failures:
                 failed, first = self.group_failures[c.key]
                 results.errors[BY_GROUP_PREFIX + c.key] = f"failed on {failed} of {self.groups} groups (first: {first})"
         return results
+
+
+def _note(metric: Any) -> str | None:
+    note = getattr(metric, "note", None)
+    try:
+        text = note() if callable(note) else None
+    except Exception:  # a note is a courtesy: it never costs a metric its values
+        return None
+    return text if isinstance(text, str) and text.strip() else None
 
 
 def _direction(metric: Any, key: str) -> bool | None:

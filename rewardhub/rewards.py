@@ -94,6 +94,11 @@ class Metric:
         Override when one metric returns keys with different directions."""
         return self.higher_is_better
 
+    def note(self) -> str | None:
+        """One line for whoever reads this metric's values (what range to expect, say), printed
+        under ``eval``'s metrics table when the metric has values. ``None``: nothing to add."""
+        return None
+
     def compute(self, samples: Sequence[Sample]) -> dict[str, float]:
         if type(self).state is Metric.state:
             raise NotImplementedError(f"metric {self.name!r} implements neither compute() nor state()")

@@ -120,9 +120,10 @@ def _better(direction: bool | None) -> str:
     return "higher" if direction is True else "lower" if direction is False else ""
 
 
-def render(summary: dict[str, Any], console: Any) -> None:
+def render(summary: dict[str, Any], console: Any, metric_notes: dict[str, str] | None = None) -> None:
     """Tables for people, within 80 columns: one row per reward (and the total), one per metric,
-    which direction is better for each, then why values are missing and the label rates."""
+    which direction is better for each, then why values are missing and the label rates, and
+    under the metrics each metric's note (``metric_notes``: what range to expect, say)."""
     from rich.table import Table
 
     if summary["rewards"]:
@@ -147,6 +148,8 @@ def render(summary: dict[str, Any], console: Any) -> None:
         for name, value in summary["metrics"].items():
             metrics.add_row(name, _better(directions.get(name)), _fmt(value))
         console.print(metrics)
+        for name, note in (metric_notes or {}).items():
+            console.print(f"{name}: {note}", highlight=False, markup=False)
     if summary["errors"]:
         console.print(f"[yellow]{summary['errors']} errors[/yellow] (see the 'errors' field of the output rows)")
     if summary["rewards"] and "total" not in summary:

@@ -159,7 +159,7 @@ def eval_command(
 
         from rewardhub.summary import render
 
-        render(result.summary, Console())
+        render(result.summary, Console(), metric_notes=result.metric_notes)
         if result.output:
             click.echo(f"wrote {result.output}")
 
