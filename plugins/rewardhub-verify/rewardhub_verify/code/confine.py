@@ -35,6 +35,7 @@ n}}``, ``{"tampered": why}``, ``{"setup_error": why}``.
 Tested in ``tests/test_sandbox_attacks.py`` and ``tests/test_code_tests.py``.
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -43,8 +44,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _linux  # noqa: E402
-import harness  # noqa: E402
+import _linux
+import harness
 
 sys.path.pop(0)
 
@@ -126,10 +127,8 @@ def enter_namespaces(host_id):
         _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
         return uid != 0
     for fd in _open_fds():
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)  # the channel above all: only PID 1 holds it
-        except OSError:
-            pass
     _, status = os.waitpid(pid1, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
@@ -177,7 +176,10 @@ def build_view(sources, disk_bytes, own_user_namespace):
         os.symlink(link, f"{root}/dev/{name}")
     os.symlink("/proc/self/fd/2", f"{root}/dev/stderr")
     os.symlink("/tmp", f"{root}/dev/shm")
-    _write(f"{root}/etc/passwd", f"root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:{INNER_ID}:{INNER_ID}::/tmp:/usr/sbin/nologin\n")
+    _write(
+        f"{root}/etc/passwd",
+        f"root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:{INNER_ID}:{INNER_ID}::/tmp:/usr/sbin/nologin\n",
+    )
     _write(f"{root}/etc/group", f"root:x:0:\nsandbox:x:{INNER_ID}:\n")
     _write(f"{root}/etc/hostname", "sandbox\n")
     inodes = max(256, disk_bytes // 4096)
@@ -229,10 +231,8 @@ def supervise(spec, channel):
     outcome = {"done": True}
     for index in range(tests):
         nonce = os.urandom(16).hex()
-        try:
+        with contextlib.suppress(BrokenPipeError):  # it ended: the reply read below says how
             os.write(commands_w, nonce.encode() + b"\n")
-        except BrokenPipeError:
-            pass  # it ended: the reply read below says how
         line = replies.next()
         if index == 0 and line is not None and line.startswith((b"code_error ", b"setup_error ")):
             kind, _, text = line.partition(b" ")
@@ -285,7 +285,7 @@ def _kill_tree(child):
 
 class _Lines:
     """Lines from the tested process; ``None`` once it has exited (even when a process it
-    started still holds the pipe open) or after a line longer than :data:`MAX_LINE`."""
+    started still holds the pipe open); a line longer than :data:`MAX_LINE` is cut there."""
 
     def __init__(self, fd, pid):
         self.fd, self.pid, self.buffer, self.status = fd, pid, b"", None
@@ -296,7 +296,10 @@ class _Lines:
 
     def next(self):
         while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_LINE or self._exited():
+            if len(self.buffer) > MAX_LINE:
+                line, self.buffer = self.buffer[:MAX_LINE], self.buffer[MAX_LINE:]
+                return line
+            if self._exited():
                 return None
             watched = [self.fd] + ([self.pidfd] if self.pidfd is not None else [])
             ready, _, _ = select.select(watched, [], [], None if self.pidfd is not None else 0.05)
@@ -368,10 +371,8 @@ def drop_privileges(spec):
 def _limit(which, value):
     if value is None:
         return
-    try:
+    with contextlib.suppress(ValueError, OSError):  # over the hard limit we inherited: that one stays
         resource.setrlimit(which, (value, value))
-    except (ValueError, OSError):
-        pass  # over the hard limit we inherited: that one stays
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ the reference's asserts and ``test_*`` functions (:mod:`.extract`), and a :class
 runs them. Value: passed / total (``all_or_nothing=True``: 1.0 only when all pass). A response
 without a code block, or a run that times out, hits a limit or crashes, ends as 0.0 with
 ``info["reason"]``; a sample without usable tests is ``None`` with the reason (the reference
-is at fault, not the response). Samples run in parallel, up to ``workers`` at a time. What the sandbox isolates is in each
-sample's ``info["isolation"]`` and in the run's sidecar (``resolved.sandbox``).
+is at fault, not the response). Samples run in parallel, up to ``workers`` at a time. What
+the sandbox isolates is in each sample's ``info["isolation"]`` and in the run's sidecar
+(``resolved.sandbox``).
 Tested in ``tests/test_code_tests.py`` (and through the CLI with ``--timeout``) and
 ``tests/test_sandbox_attacks.py``.
 """

@@ -180,13 +180,13 @@ class LocalSandbox:
 
     def _process_limit(self) -> int | None:
         limit = self.limits.processes
-        uid = os.geteuid()
-        if uid == 0 and self.use_namespaces:
-            uid = self.host_id
+        uid = self.host_id if self.use_namespaces and os.geteuid() == 0 else os.geteuid()
         if limit is None or uid == 0:
             return limit  # root ignores RLIMIT_NPROC: the cgroup, where there is one, caps
-        # RLIMIT_NPROC counts every process of the user (per user namespace on Linux >= 5.14,
-        # across the machine before): leave room for the ones already running.
+        if self.use_namespaces and _kernel() >= (5, 14):
+            return limit  # RLIMIT_NPROC counts the processes of the run's own user namespace
+        # Before Linux 5.14 (or without namespaces) it counts every process of the user on
+        # the machine: leave room for the ones already running.
         return limit + _processes_of_user(uid)
 
     def _execute(self, rundir: Path, spec: dict, start: float, cgroup: Path | None) -> tuple[list[dict], bool]:
@@ -298,6 +298,14 @@ def _exit_reason(status: dict, limits: Limits) -> str:
     if sig == signal.SIGXFSZ:
         return f"file size limit ({limits.file_size} bytes) exceeded"
     return f"killed by {name}"
+
+
+def _kernel() -> tuple[int, ...]:
+    numbers = []
+    for part in os.uname().release.split(".")[:2]:
+        digits = "".join(c for c in part if c.isdigit())
+        numbers.append(int(digits or 0))
+    return tuple(numbers)
 
 
 def _processes_of_user(uid: int) -> int:
