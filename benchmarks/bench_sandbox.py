@@ -113,15 +113,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         rows += table(f"baseline ({commit(args.baseline)})", baseline(args.baseline, args), args.samples, args.workers)
     load = os.getloadavg()[0]
-    command = "python benchmarks/bench_sandbox.py" + (f" --baseline {args.baseline}" if args.baseline else "")
+    command = " ".join(["python benchmarks/bench_sandbox.py", *(argv if argv is not None else sys.argv[1:])])
     isolations = "\n".join(
         f"- {'with' if row['namespaces'] else 'without'} namespaces: `{row['isolation']}`" for row in figures
     )
     page = f"""# Code sandbox: the cost of isolation per sample
 
-`{command}` at commit {commit(here)}, {args.samples} samples (3 tests each), best of
-{args.repeats}, on {os.cpu_count()} cores at load average {load:.1f} (wall time: a quieter
-machine gives lower figures; compare rows of one run).
+`{command}`
+
+Commit {commit(here)}; {args.samples} samples (3 tests each), best of {args.repeats}, on
+{os.cpu_count()} cores at load average {load:.1f} (wall time: a quieter machine gives lower
+figures; compare rows of one run).
 
 | code | sandbox | per sample, one at a time | samples/s, {args.workers} workers | probe (once per process) |
 |---|---|---|---|---|
