@@ -36,7 +36,8 @@ PAGE = Path(__file__).with_name("README_sandbox.md")
 def commit(tree: Path) -> str:
     found = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain"], capture_output=True, text=True)
-    return (found.stdout.strip() or "unknown") + (" (uncommitted changes)" if dirty.stdout.strip() else "")
+    changed = [line for line in dirty.stdout.splitlines() if not line.endswith(PAGE.name)]  # the page itself
+    return (found.stdout.strip() or "unknown") + (" (uncommitted changes)" if changed else "")
 
 
 def measure(samples: int, workers: int, repeats: int) -> list[dict]:
