@@ -206,6 +206,7 @@ for _ in range(60):
 
 
 def test_the_process_cap_cannot_be_left_through_cgroup_procs():
+    needs_namespaces()
     reference = "assert not escaped, escaped\nassert forked < 16, forked\n"
     (result,) = code_tests().score([Sample(fenced(CGROUP_ESCAPE), reference=reference)])
     assert result.value == 1.0, result.info  # no cgroup.procs written, and at most 16 processes
@@ -235,6 +236,7 @@ HOST_PLACES = [p for p in ("/home", "/run", "/var", "/sys", "/etc/shadow") if os
 
 
 def test_the_code_cannot_write_outside_its_directory(world_dir):
+    needs_namespaces()
     name = f"rewardhub-attack-{uuid.uuid4().hex[:8]}"
     targets = [world_dir / name, Path(tempfile.gettempdir()) / name]
     code = f"""
@@ -258,6 +260,7 @@ for target in {[str(t) for t in targets]!r} + ["../{name}"]:
 
 
 def test_the_code_cannot_reach_host_unix_sockets(world_dir):
+    needs_namespaces()
     path = world_dir / "host.sock"
     abstract = f"\0rewardhub-attack-{uuid.uuid4().hex[:8]}"
     listeners = []
@@ -394,7 +397,7 @@ def test_without_namespaces_it_says_so_once_and_records_it(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("switch", ["0", None], ids=["no-namespaces", "auto"])
-def test_the_cli_warns_once_and_the_sidecar_records_the_isolation(tmp_path, switch):
+def test_the_cli_warns_once_and_the_sidecar_records_the_isolation(tmp_path, monkeypatch, switch):
     rows = [
         {"prompt": str(i), "response": fenced("def add(a, b):\n    return a + b"), "reference": ADD_TESTS}
         for i in range(3)
@@ -402,10 +405,10 @@ def test_the_cli_warns_once_and_the_sidecar_records_the_isolation(tmp_path, swit
     data = tmp_path / "code.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "scored.jsonl"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    env.pop(NAMESPACES_ENV, None)
+    monkeypatch.delenv(NAMESPACES_ENV, raising=False)
     if switch is not None:
-        env[NAMESPACES_ENV] = switch
+        monkeypatch.setenv(NAMESPACES_ENV, switch)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(
         [sys.executable, "-m", "rewardhub", "eval", str(data), "--rewards", "code_tests", "-o", str(out)],
         capture_output=True,
@@ -422,7 +425,7 @@ def test_the_cli_warns_once_and_the_sidecar_records_the_isolation(tmp_path, swit
         assert isolation["namespaces"] is False and isolation["reason"] == f"switched off by {NAMESPACES_ENV}=0"
         assert warned == 1, result.stderr
     else:
-        assert isolation["namespaces"] is LocalSandbox().use_namespaces
+        assert isolation["namespaces"] is sandbox_module.namespaces_available()[0]
         assert warned == (0 if isolation["namespaces"] else 1), result.stderr
 
 

@@ -2,6 +2,7 @@
 library only: this module runs inside the sandbox's first process, see :mod:`.confine`).
 
 Each wrapper raises ``OSError`` with the call's errno and a message naming the call.
+Exercised by every sandboxed run in ``tests/test_sandbox_attacks.py``.
 """
 
 import ctypes

@@ -6,21 +6,22 @@ whose descriptor the spec names (``channel``).
 With namespaces (``spec["namespaces"]``), in this order:
 
 1. join the run's pids cgroup (still outside every namespace: nothing inside can reach it);
-2. open every host path the view will show (``O_PATH``, while the caller's rights apply);
-3. ``unshare`` a user, mount, network, IPC, UTS, cgroup and PID namespace: root inside is
-   the calling user outside, or an unprivileged id (``host_id``, 65534) when the caller is
-   root (a helper left outside writes that map: only a process outside may map another id);
-4. fork the namespace's PID 1, the *supervisor*, which builds the filesystem view
-   (:func:`build_view`): a fresh root with the system and Python directories bound
-   read-only, a minimal ``/etc`` and ``/dev``, its own ``/proc``, and a size-capped tmpfs at
-   ``/tmp`` as the only writable place; then ``pivot_root`` into it, the host's tree
-   unmounted; and caps further user namespaces (``user.max_user_namespaces``), so the code
-   cannot mount a filesystem of its own;
-5. the supervisor forks the *tested process*, which enters one more user namespace as uid
-   1000 with no capabilities and ``no_new_privs``, sets the resource limits and runs
-   :mod:`harness`.
+2. ``unshare`` a user, mount, network, IPC, UTS, cgroup and PID namespace. Root inside is
+   the calling user outside. When the caller is root, a helper left outside (only a process
+   outside may map more than its own id) maps root to root and uid 1000 to ``host_id``
+   (65534): the supervisor keeps root's right to read the host paths it binds, the tested
+   process will be ``host_id`` on the host;
+3. fork the namespace's PID 1, the *supervisor*, which builds the filesystem view
+   (:func:`build_view`) on a tmpfs over the run's own directory: the system and Python
+   directories bound read-only, a minimal ``/etc`` and ``/dev``, its own ``/proc``, and a
+   size-capped tmpfs at ``/tmp`` as the only writable place; caps further user namespaces
+   (``user.max_user_namespaces``), so the code cannot mount a filesystem of its own; then
+   ``pivot_root`` into the view, the host's tree unmounted;
+4. the supervisor forks the *tested process*, which becomes uid 1000 with no capabilities
+   (a setuid where uid 1000 is mapped, else a user namespace of its own), sets
+   ``no_new_privs`` and the resource limits, and runs :mod:`harness`.
 
-Without namespaces only 1 and 5 happen, in the caller's tree and as the caller
+Without namespaces only 1 and 4 happen (4 without the uid change), in the caller's tree and as the caller
 (``PR_SET_DUMPABLE`` 0 keeps other processes of that user out of both processes' memory and
 descriptors, root excepted).
 

@@ -152,7 +152,8 @@ class LocalSandbox:
             "disk": "no total cap (RLIMIT_FSIZE per file)",
             "network": "host",
             "process_cap": cap,
-            "results": "pipe held by the supervisor, one nonce per test",
+            "results": "pipe held by the supervisor, one nonce per test"
+            + (" (as root: any run can read the supervisor's memory)" if caller == 0 else ""),
         }
 
     def run_tests(self, code: str, suite: Suite) -> TestRun:
