@@ -128,7 +128,7 @@ def test_a_100k_row_report_stays_small(tmp_path):
         ]
         return Side(label, [f"{label}.jsonl"], data)
 
-    comparison = analyse(side("a", 0.0), side("b", 0.1), ["r1", "r2"], {"r1": True, "r2": None}, [], bootstrap=50)
+    comparison = analyse(side("a", 0.0), side("b", 0.1), ["r1", "r2"], {"r1": True, "r2": None}, [], permutations=50)
     out = write_report(tmp_path / "big.html", comparison=comparison)
     from plotly.offline import get_plotlyjs
 
