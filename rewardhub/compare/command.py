@@ -163,6 +163,7 @@ def report_command(
             tokenize=kw["tokenize"],
             prompt_field=kw["prompt_field"],
             response_field=kw["response_field"],
+            log=None if quiet else (lambda message: click.echo(f"rewardhub: {message}", err=True)),
         )
     )
     if not quiet:

@@ -55,6 +55,7 @@ def write_report(
     tokenize: str | None = None,
     prompt_field: str | None = None,
     response_field: str | None = None,
+    log: Any = None,
 ) -> Path:
     """Write the report to ``output`` and return its path. With ``comparison`` (from
     :func:`rewardhub.compare.compare`) the page compares its two sides; otherwise it describes
@@ -82,7 +83,7 @@ def write_report(
             prompt_field=prompt_field,
             response_field=response_field,
             block=block,
-            log=None,
+            log=log,
         )
         sides = [side]
     frames = [_frame(side, keys) for side in sides]
