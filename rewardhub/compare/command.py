@@ -101,7 +101,6 @@ def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, 
         a, b = files
     result = _comparison(obj, a, b, quiet, **kw)
     if as_json:
-
         print_json(result.to_dict())
         return
     from rich.console import Console
@@ -159,11 +158,13 @@ def report_command(
             block=(obj or {}).get("block", ()),
             work_dir=kw["work_dir"],
             rewards=kw["rewards"],
+            metrics=kw["metrics"],
             config=kw["config"],
             tokenize=kw["tokenize"],
             prompt_field=kw["prompt_field"],
             response_field=kw["response_field"],
             log=None if quiet else (lambda message: click.echo(f"rewardhub: {message}", err=True)),
+            by_group=kw["by_group"],
         )
     )
     if not quiet:
