@@ -185,3 +185,23 @@ def test_each_metric_without_a_resampling_path_keeps_its_own_direction():
         result = analyse(a, b, ["r"], {"r": True}, build_metrics(order), permutations=50)
         assert result.metrics["up"].higher_is_better is True
         assert result.metrics["down"].higher_is_better is False
+
+
+def test_self_bleu_left_out_is_self_bleu_of_the_responses_kept():
+    from rewardhub.compare.corpus import SideCorpus
+    from rewardhub.compare.metric_deltas import ExactSelfBleu
+    from rewardhub.metrics import SelfBleu, self_bleu_scores
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 25))) for _ in range(60)]
+    metric = SelfBleu(n=(2, 4))
+    unit_of = np.arange(60) % 12
+    exact = ExactSelfBleu(metric, SideCorpus(texts, unit_of, 12), "")
+    tokens = metric.token_lists(texts)
+    for left_out in (0, 5, 11):
+        keep = unit_of != left_out
+        expected = self_bleu_scores([t for t, k in zip(tokens, keep) if k], (2, 4))
+        got = exact.scores(keep)
+        for k in (2, 4):
+            np.testing.assert_allclose(got[k], expected[k], rtol=0, atol=1e-15)
