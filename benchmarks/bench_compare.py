@@ -255,7 +255,14 @@ def coverage(seeds: int, out: list[str]) -> None:
         "|---|---|---|",
     ]
     out += [f"| {key} | {truth[key]:+.4f} | {count / seeds:.1%} |" for key, count in covered.items()]
-    out.append("")
+    out += [
+        "",
+        "A rare event of this synthetic text shows in `seq_rep_4`: random Zipf text almost never repeats a "
+        "4-gram inside one answer, so most answers' seq_rep_4 is exactly 0 and the statistic is a binomial near "
+        "p = 0, where no interval built from the spread of the data covers well. Real model output is far from "
+        "that regime (alpaca_eval: seq_rep_4 of 0.03 to 0.07).",
+        "",
+    ]
     print("\n".join(out[-len(covered) - 1 :]), flush=True)
 
 

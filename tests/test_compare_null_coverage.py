@@ -143,7 +143,7 @@ def test_one_shared_prompt_gives_no_interval_and_says_why():
     assert result.pairs == 1
     for item in [*result.rewards.values(), *result.metrics.values()]:
         assert item.ci is None and not item.significant()
-        assert "1 prompts: an interval needs at least 2" in item.note
+        assert "an interval needs at least 2 prompts, there is 1" in item.note
     assert result.rewards["entropy"].p == 1.0  # exact: both sign patterns are as extreme
     document = result.to_dict()
     assert document["rewards"]["entropy"]["ci"] is None and "at least 2" in document["rewards"]["entropy"]["note"]

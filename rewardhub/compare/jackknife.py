@@ -99,7 +99,8 @@ def too_few(units: int, what: str) -> str | None:
     """The reason an interval cannot be given on ``units`` units, or None."""
     if units >= 2:
         return None
-    return f"{units} {what}: an interval needs at least 2 (the spread between {what} is unknown)"
+    there = "there is" if units == 1 else "there are"
+    return f"an interval needs at least 2 {what}, {there} {units} (the spread between them is unknown)"
 
 
 def means_leave_out(sums: np.ndarray, counts: np.ndarray, grouping: Grouping) -> np.ndarray:

@@ -180,7 +180,8 @@ def _intervals(corpus_a, corpus_b, point_a, point_b, exact, paired, confidence, 
     for key, (var, df) in variances.items():
         delta = float(point_b[key][0] - point_a[key][0])
         ci = jackknife.interval(delta, var, df, confidence)
-        out[key] = (ci, None if ci is not None else "undefined with some prompts left out (too few responses)")
+        left = "prompts" if paired else "samples"
+        out[key] = (ci, None if ci is not None else f"undefined with some {left} left out (too few responses)")
     return out
 
 

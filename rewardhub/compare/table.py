@@ -27,7 +27,8 @@ def render(comparison: Comparison, console: Any) -> None:
     from rich.table import Table
 
     c = comparison
-    how = f"paired by prompt, {c.pairs} pairs" if c.paired else "unpaired (independent samples)"
+    pairs = f"{c.pairs} pair{'s' if c.pairs != 1 else ''}"
+    how = f"paired by prompt, {pairs}" if c.paired else "unpaired (independent samples)"
     console.print(f"A: {c.a.label} ({c.a.n} samples)\nB: {c.b.label} ({c.b.n} samples)\n{how}")
     level = f"{c.confidence:.0%}"
     for title, items, reward_rows in (("rewards", c.rewards, True), ("metrics", c.metrics, False)):
@@ -72,11 +73,12 @@ def render(comparison: Comparison, console: Any) -> None:
         left = exclusions(reward, c.paired)
         if left:
             console.print(f"note: {name}: {left}")
-        if reward.note:
-            console.print(f"note: {name}: {reward.note}")
-    for name, item in c.metrics.items():
-        if item.ci is None and item.note:
-            console.print(f"note: {name}: {item.note}")
+    said: dict[str, list[str]] = {}  # one line per reason, naming every row it concerns
+    for name, item in [*c.rewards.items(), *c.metrics.items()]:
+        if item.note and (item.ci is None or name in c.rewards):
+            said.setdefault(item.note, []).append(name)
+    for note, names in said.items():
+        console.print(f"note: {', '.join(names)}: {note}")
 
 
 KIND_WORDS = {
