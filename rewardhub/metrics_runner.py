@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewardhub.build import Component, build_metrics
 from rewardhub.metrics.state import MetricState
+from rewardhub.progress import Listener, Progress, listening
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
 
@@ -212,18 +214,27 @@ class MetricsAccumulator:
         self.errors[key] = _describe(exc)
         self.states.pop(key, None)
 
-    def finish_whole(self) -> None:
+    def finish_whole(self, progress: Progress | None = None) -> None:
         """Compute the whole-set values now (after the last pass). Optional: :meth:`result`
         does it otherwise; calling it first lets a metric that remembers work on a set (the
-        semantic metrics' embeddings) do the whole set in one batch before the groups."""
+        semantic metrics' embeddings) do the whole set in one batch before the groups.
+        ``progress`` hears ``("metrics", done, of)`` per metric, and ``("metric NAME", ...)``
+        from a metric that reports its own (:func:`rewardhub.progress.report`)."""
         if self._whole is not None:
             return
         self._whole = {}
-        for key, state in list(self.states.items()):
+        states = list(self.states.items())
+        for done, (key, state) in enumerate(states):
+            if progress is not None:
+                progress("metrics", done, len(states))
+            listener = _metric_listener(progress, key)
             try:
-                self._whole[key] = metric_values(state.result())
+                with listening(listener) if listener is not None else nullcontext():
+                    self._whole[key] = metric_values(state.result())
             except Exception as exc:
                 self._fail(key, exc)
+        if progress is not None:
+            progress("metrics", len(states), len(states))
 
     def result(self) -> MetricResults:
         self.finish_whole()
@@ -241,6 +252,18 @@ class MetricsAccumulator:
                 failed, first = self.group_failures[c.key]
                 results.errors[BY_GROUP_PREFIX + c.key] = f"failed on {failed} of {self.groups} groups (first: {first})"
         return results
+
+
+def _metric_listener(progress: Progress | None, key: str) -> Listener | None:
+    """What a metric's own :func:`rewardhub.progress.report` calls reach: ``progress`` as
+    ``("metric KEY", done, total)``."""
+    if progress is None:
+        return None
+
+    def listener(done: int, total: int | None) -> None:
+        progress(f"metric {key}", done, total)
+
+    return listener
 
 
 def _direction(metric: Any, key: str) -> bool | None:
