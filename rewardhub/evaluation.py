@@ -290,7 +290,12 @@ def _evaluate(
     directions = {c.key: getattr(c.reward, "higher_is_better", True) for c in scorer.components}
     summary = SummaryBuilder([c.key for c in scorer.components], with_total=resolved.with_total, directions=directions)
     metrics = MetricsAccumulator(
-        run.metrics, by_group=options.by_group, tokenize=run.tokenize, sample=options.sample, seed=options.seed
+        run.metrics,
+        by_group=options.by_group,
+        tokenize=run.tokenize,
+        sample=options.sample,
+        seed=options.seed,
+        block=options.block,  # a --disable'd plugin stays out of the metrics too
     )
     tokenizers: Counter = Counter()
     try:

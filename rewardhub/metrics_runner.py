@@ -116,11 +116,12 @@ class MetricsAccumulator:
         sample: int | None = None,
         seed: int | None = None,
         components: Sequence[Component] | None = None,
+        block: Sequence[str] = (),
     ):
         self.components = list(
             components
             if components is not None
-            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed)
+            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed, block=block)
         )
         self.by_group = by_group
         self.errors: dict[str, str] = {}

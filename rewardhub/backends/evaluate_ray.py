@@ -85,6 +85,7 @@ def evaluate_on_ray(
         tokenize=run.tokenize,
         sample=options.sample,
         seed=options.seed,
+        block=tuple(options.block),
     )
     ray = ray_backend.connect(settings)
     try:

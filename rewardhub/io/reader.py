@@ -1,7 +1,8 @@
 """Streaming input reader with errors that name the file, the line and the field.
 
-Three formats, chosen per file (tested in ``tests/test_io_reader.py`` and
-``tests/test_io_formats.py``):
+Three formats, chosen per file by :func:`file_format`, read by :func:`records` (which the Ray
+backend's read tasks use too; tested in ``tests/test_io_reader.py`` and
+``tests/test_backend_ray_formats.py``):
 
 - **JSONL** (the default): one JSON object per line. Lines are read as bytes with a length cap,
   so a runaway 50 MB line is refused without being held in memory, and decoded one by one, so
