@@ -141,13 +141,21 @@ class MetricsAccumulator:
         """How many passes over the stream the whole-set states need (1 or 2)."""
         return max((s.passes for s in self.states.values()), default=1)
 
-    def add(self, samples: Sequence[Sample], pass_: int = 0) -> None:
-        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it."""
+    def add(self, samples: Sequence[Sample], pass_: int = 0, progress: Progress | None = None) -> None:
+        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it.
+        ``progress`` hears ``("metric NAME", 0, None)`` as each metric starts on the chunk, and
+        what that metric reports itself (an embedding metric embeds here)."""
         self._whole = None  # a running result (a trainer asking after each step) is recomputed
         for key, state in list(self.states.items()):
             if pass_ < state.passes:
+                listener = _metric_listener(progress, key)
                 try:
-                    state.add(samples, pass_)
+                    if listener is None:
+                        state.add(samples, pass_)
+                        continue
+                    listener(0, None)  # names the metric at work
+                    with listening(listener):
+                        state.add(samples, pass_)
                 except Exception as exc:  # one broken metric never takes the others down
                     self._fail(key, exc)
 

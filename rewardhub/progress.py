@@ -10,7 +10,8 @@ order (counts in rows unless said otherwise):
 - ``scoring``: rows scored (the metrics fold each chunk in on the way);
 - ``metrics pass N``: a metric's further pass over the input (self-BLEU's second pass);
 - ``metrics``: metrics finished, of how many (``done`` and ``total`` count metrics);
-- ``metric NAME``: one metric's own count, when its code reports one (below).
+- ``metric NAME``: the metric at work, under the phase: named (``0, None``) as it folds a
+  chunk in and counted when its code reports (below).
 
 **The hook.** A metric (or a reward running in the caller's thread) whose work takes a while
 may say how far it is by calling :func:`report` from inside that work::

@@ -89,8 +89,8 @@ def test_every_phase_reports_counts_against_a_total(slow_metric):
     assert recorder.of("loading models") == [(0, 21)]
     # metrics: one count per metric finished, of how many
     assert recorder.of("metrics") == [(0, 2), (1, 2), (2, 2)]
-    # the metric's own reports, through the hook
-    assert recorder.of("metric slow_metric") == [(step, 8) for step in range(1, 9)]
+    # the metric named as it folds in each of the 3 chunks, then its own reports, through the hook
+    assert recorder.of("metric slow_metric") == [(0, None)] * 3 + [(step, 8) for step in range(1, 9)]
 
 
 def test_grouped_runs_count_the_reading_pass_and_a_metrics_second_pass():
@@ -102,6 +102,9 @@ def test_grouped_runs_count_the_reading_pass_and_a_metrics_second_pass():
     assert (32, 32) in reading  # the group pass, in rows
     assert recorder.of("scoring")[-1] == (32, 32)
     assert recorder.of("metrics pass 2")[-1] == (32, 32)  # self-BLEU's second pass
+    # which metric is at work while the reading pass folds the chunks in: named under it
+    first_pass = recorder.events[: recorder.events.index(("reading", 32, 32))]
+    assert ("metric self_bleu", 0, None) in first_pass
 
 
 def test_the_hook_is_silent_without_a_listener_and_scoped_to_its_block():

@@ -141,7 +141,7 @@ class RowFlow:
         for chunk in chunked(rows, size):
             self._seen(chunk)
             self.score(chunk)
-            self.metrics.add([r.sample for r in chunk], 0)
+            self.metrics.add([r.sample for r in chunk], 0, self.progress)
 
     def by_groups(self, rows: Iterable[Row], plan: GroupPlan, size: int, by_group: bool) -> None:
         for groups in whole_groups(rows, plan, size):
@@ -246,7 +246,7 @@ def score_locally(
         done, phase = 0, f"metrics pass {pass_ + 1}"
         progress(phase, done, flow.done)
         for chunk in chunked(source.rows(), METRICS_CHUNK):
-            metrics.add([r.sample for r in chunk], pass_)
+            metrics.add([r.sample for r in chunk], pass_, progress)
             done += len(chunk)
             progress(phase, done, flow.done)
 
@@ -259,7 +259,7 @@ def _fold(
     done = 0
     for chunk in chunked(rows, size):
         flow._seen(chunk)
-        metrics.add([r.sample for r in chunk], 0)
+        metrics.add([r.sample for r in chunk], 0, progress)
         done += len(chunk)
         progress("reading", done, total)
         yield from chunk
