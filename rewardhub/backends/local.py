@@ -257,6 +257,7 @@ def _fold(
     """Pass ``rows`` through, folding them into the whole-set metrics (and the tokenizer
     counts) chunk by chunk on the way."""
     done = 0
+    progress("reading", done, total)  # now in rows
     for chunk in chunked(rows, size):
         flow._seen(chunk)
         metrics.add([r.sample for r in chunk], 0, progress)
