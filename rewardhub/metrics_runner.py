@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewardhub.build import Component, build_metrics
 from rewardhub.metrics.state import MetricState
+from rewardhub.progress import Listener, Progress, listening
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
 
@@ -116,11 +118,12 @@ class MetricsAccumulator:
         sample: int | None = None,
         seed: int | None = None,
         components: Sequence[Component] | None = None,
+        block: Sequence[str] = (),
     ):
         self.components = list(
             components
             if components is not None
-            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed)
+            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed, block=block)
         )
         self.by_group = by_group
         self.errors: dict[str, str] = {}
@@ -140,13 +143,21 @@ class MetricsAccumulator:
         """How many passes over the stream the whole-set states need (1 or 2)."""
         return max((s.passes for s in self.states.values()), default=1)
 
-    def add(self, samples: Sequence[Sample], pass_: int = 0) -> None:
-        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it."""
+    def add(self, samples: Sequence[Sample], pass_: int = 0, progress: Progress | None = None) -> None:
+        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it.
+        ``progress`` hears ``("metric NAME", 0, None)`` as each metric starts on the chunk, and
+        what that metric reports itself (an embedding metric embeds here)."""
         self._whole = None  # a running result (a trainer asking after each step) is recomputed
         for key, state in list(self.states.items()):
             if pass_ < state.passes:
+                listener = _metric_listener(progress, key)
                 try:
-                    state.add(samples, pass_)
+                    if listener is None:
+                        state.add(samples, pass_)
+                        continue
+                    listener(0, None)  # names the metric at work
+                    with listening(listener):
+                        state.add(samples, pass_)
                 except Exception as exc:  # one broken metric never takes the others down
                     self._fail(key, exc)
 
@@ -214,18 +225,27 @@ class MetricsAccumulator:
         self.errors[key] = _describe(exc)
         self.states.pop(key, None)
 
-    def finish_whole(self) -> None:
+    def finish_whole(self, progress: Progress | None = None) -> None:
         """Compute the whole-set values now (after the last pass). Optional: :meth:`result`
         does it otherwise; calling it first lets a metric that remembers work on a set (the
-        semantic metrics' embeddings) do the whole set in one batch before the groups."""
+        semantic metrics' embeddings) do the whole set in one batch before the groups.
+        ``progress`` hears ``("metrics", done, of)`` per metric, and ``("metric NAME", ...)``
+        from a metric that reports its own (:func:`rewardhub.progress.report`)."""
         if self._whole is not None:
             return
         self._whole = {}
-        for key, state in list(self.states.items()):
+        states = list(self.states.items())
+        for done, (key, state) in enumerate(states):
+            if progress is not None:
+                progress("metrics", done, len(states))
+            listener = _metric_listener(progress, key)
             try:
-                self._whole[key] = metric_values(state.result())
+                with listening(listener) if listener is not None else nullcontext():
+                    self._whole[key] = metric_values(state.result())
             except Exception as exc:
                 self._fail(key, exc)
+        if progress is not None:
+            progress("metrics", len(states), len(states))
 
     def result(self) -> MetricResults:
         self.finish_whole()
@@ -255,6 +275,18 @@ def _note(metric: Any) -> str | None:
     except Exception:  # a note is a courtesy: it never costs a metric its values
         return None
     return text if isinstance(text, str) and text.strip() else None
+
+
+def _metric_listener(progress: Progress | None, key: str) -> Listener | None:
+    """What a metric's own :func:`rewardhub.progress.report` calls reach: ``progress`` as
+    ``("metric KEY", done, total)``."""
+    if progress is None:
+        return None
+
+    def listener(done: int, total: int | None) -> None:
+        progress(f"metric {key}", done, total)
+
+    return listener
 
 
 def _direction(metric: Any, key: str) -> bool | None:

@@ -7,8 +7,10 @@ error that stopped it), and the labels rewards put in their info (``toxic``/``sa
 weighted total is summarised only when the run has one (the user chose rewards and weights).
 Values are kept as compact float arrays (8 bytes per row and reward; reasons and labels only
 as counts) and summed with :func:`math.fsum`, so the order rows arrive in (a resumed run, a
-distributed one) never changes the numbers. Each row is added once. :func:`render` prints it in 80 columns, with which
-direction is better for each reward and metric. Tested in ``tests/test_eval_summary.py``.
+distributed one) never changes the numbers. Each row is added once. :func:`render` prints it in
+80 columns, with which direction is better for each reward and metric; a reward with no value
+on any row is not a row of zeros and dashes but one line under the table, with why. Tested in
+``tests/test_eval_trust.py`` and ``tests/test_eval_defaults.py``.
 """
 
 from __future__ import annotations
@@ -126,19 +128,20 @@ def render(summary: dict[str, Any], console: Any, metric_notes: dict[str, str] |
     under the metrics each metric's note (``metric_notes``: what range to expect, say)."""
     from rich.table import Table
 
-    if summary["rewards"]:
+    shown = {name: s for name, s in summary["rewards"].items() if not _all_missing(summary, s)}
+    if shown:
         table = Table(title=f"{summary['n']} samples", title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("reward", overflow="fold", ratio=1)
         table.add_column("better", no_wrap=True)
         for column in ("mean", "std", "min", "max", "missing"):
             table.add_column(column, justify="right", no_wrap=True)
-        for name, s in summary["rewards"].items():
+        for name, s in shown.items():
             table.add_row(name, _better(s.get("higher_is_better", True)), *_numbers(s))
         if "total" in summary:
             table.add_row("weighted total", "higher", *_numbers(summary["total"]), style="bold")
         console.print(table)
-        for line in notes(summary):
-            console.print(line, highlight=False, markup=False)
+    for line in notes(summary):
+        console.print(line, highlight=False, markup=False)
     if summary["metrics"]:
         metrics = Table(title="metrics", title_justify="left", show_edge=False, pad_edge=False)
         metrics.add_column("metric", overflow="fold", ratio=1)
@@ -160,10 +163,34 @@ def render(summary: dict[str, Any], console: Any, metric_notes: dict[str, str] |
         )
 
 
+def _all_missing(summary: dict[str, Any], s: dict[str, Any]) -> bool:
+    return summary["n"] > 0 and s.get("missing") == summary["n"]
+
+
+def empty_line(summary: dict[str, Any]) -> str | None:
+    """One line for the rewards with no value on any row (rather than rows of dashes), with
+    the reason each gave most often; ``None`` when there are none."""
+    empty = [(name, s) for name, s in summary["rewards"].items() if _all_missing(summary, s)]
+    if not empty:
+        return None
+    parts = []
+    for name, s in empty:
+        reasons = s.get("missing_reasons") or {}
+        reason = max(reasons, key=reasons.get) if reasons else NO_REASON
+        parts.append(f"{name} ({reason})")
+    return f"no value on any of the {summary['n']} rows: {'; '.join(parts)}"
+
+
 def notes(summary: dict[str, Any]) -> list[str]:
-    """The lines under the reward table: why values are missing, and label rates (toxic)."""
+    """The lines under the reward table: the rewards with no value at all (one line), why
+    values are missing, and label rates (toxic)."""
     lines = []
+    empty = empty_line(summary)
+    if empty:
+        lines.append(empty)
     for name, s in summary["rewards"].items():
+        if _all_missing(summary, s):
+            continue
         for reason, count in (s.get("missing_reasons") or {}).items():
             lines.append(f"{name}: {count} of {summary['n']} missing: {reason}")
         labels = s.get("labels") or {}

@@ -1,7 +1,8 @@
 """Tokenizers shared by every n-gram metric and reward.
 
 ``whitespace``, ``13a``, ``intl``, ``zh`` and ``char`` (sacrebleu's, where it has them),
-``hf:NAME_OR_PATH`` (any Hugging Face tokenizer, loaded on first use), and ``auto``, the
+``hf:NAME_OR_PATH`` (any Hugging Face tokenizer, loaded on first use: a local directory, the
+local cache, or the hub when a bounded probe reaches it, so offline fails in seconds), and ``auto``, the
 default: ``zh`` when CJK characters make up at least 30% of the text's non-space characters,
 ``13a`` otherwise. So Chinese text is never one token per sentence.
 
@@ -129,12 +130,35 @@ def _sacrebleu(name: str) -> Tokenizer:
 
 
 def _huggingface(path: str) -> Tokenizer:
+    """A Hugging Face tokenizer's ``tokenize``: a local directory, else from the local cache,
+    else from the hub, asked only when a bounded probe finds it reachable and never with
+    ``HF_HUB_OFFLINE`` set (:mod:`rewardhub.text.hub`): offline, a one-line error at once."""
     try:
         from transformers import AutoTokenizer
     except ImportError:  # the host does not depend on transformers
         raise ValueError(f"tokenizer 'hf:{path}' needs the transformers package: pip install transformers") from None
-    tok = AutoTokenizer.from_pretrained(path)
-    return tok.tokenize
+    from pathlib import Path
+
+    from rewardhub.text import hub
+
+    if Path(path).expanduser().is_dir():
+        return AutoTokenizer.from_pretrained(str(Path(path).expanduser())).tokenize
+    try:  # the local cache first: no network
+        return AutoTokenizer.from_pretrained(path, local_files_only=True).tokenize
+    except Exception:
+        pass
+    if hub.hub_offline():
+        raise ValueError(
+            f"{path!r} is not a local directory nor in the local Hugging Face cache, and HF_HUB_OFFLINE is set: "
+            "download it first, or give a local directory"
+        )
+    problem = hub.probe(path)
+    if problem is not None:
+        raise ValueError(
+            f"{path!r} is not a local directory nor in the local Hugging Face cache, and {hub.hub_endpoint()} "
+            f"cannot be reached ({problem}): give a local directory, or set HF_ENDPOINT to a mirror"
+        )
+    return AutoTokenizer.from_pretrained(path).tokenize
 
 
 def _on_first_use(build: Callable[[], Tokenizer]) -> Tokenizer:

@@ -120,6 +120,7 @@ class RegexFormat(rewardhub.Reward):
     version = __version__
     description = "1 if the response matches a regular expression, else 0"
     inputs = ("response",)
+    kind = "format"  # 0 on any text not written in the format: a choice, not a measure
     batch_size = 4096
     pure_python = True
 

@@ -78,6 +78,7 @@ class SoftOverlong(Length):
     name = "soft_overlong"
     description = "DAPO soft overlong punishment: 0, then linearly to -1 over the last cache_length tokens"
     higher_is_better = True
+    kind = "shaping"  # its budget is the trainer's max length: a training-time setting
 
     def __init__(
         self,

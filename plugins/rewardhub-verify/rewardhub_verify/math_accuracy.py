@@ -61,6 +61,7 @@ class MathAccuracy(rewardhub.Reward):
     version = __version__
     description = "1 if the response's final answer equals the reference (math-verify), else 0"
     inputs = ("response", "reference")
+    requires = ("reference",)
     batch_size = 256
 
     def __init__(

@@ -46,6 +46,7 @@ class CodeTests(rewardhub.Reward):
     version = __version__
     description = "Share of the reference's tests the response's code passes, run in a sandbox"
     inputs = ("response", "reference")
+    requires = ("reference",)  # the tests: without them there is nothing to run
     batch_size = 64
 
     def __init__(
