@@ -77,9 +77,7 @@ def sample_row(sample: Sample) -> dict[str, Any]:
     return row
 
 
-def result_rows(
-    batch: ScoreBatch, keys: Sequence[str] | None = None, missing: str = "skip"
-) -> list[dict[str, Any]]:
+def result_rows(batch: ScoreBatch, keys: Sequence[str] | None = None, missing: str = "skip") -> list[dict[str, Any]]:
     """Each sample's results, as ``eval`` writes them; ``keys`` restricts them to some rewards
     (the total is then theirs, under the same ``missing`` policy)."""
     keys = list(batch.components) if keys is None else list(keys)
