@@ -73,6 +73,7 @@ async def read_body(
         waiters.add(stop)
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        stopped = stop is not None and stop.done()
     finally:
         for waiter in waiters:
             if not waiter.done():
@@ -81,7 +82,7 @@ async def read_body(
         return reading.result()
     await asyncio.gather(reading, return_exceptions=True)
     close = {"Connection": "close"}
-    if stop is not None and stop.done():
+    if stopped:
         raise ClientError(503, "the server is shutting down; send the request again", {**close, "Retry-After": "1"})
     raise ClientError(408, f"body: not received within {timeout:g}s", close)
 
