@@ -7,8 +7,8 @@ Promises (tested in ``tests/test_serve_batcher.py`` in-process and ``tests/test_
   comes first;
 - a request is cut into *slices* of at most ``max_batch`` samples, at group boundaries when a
   served reward is group-aware (so its groups stay whole), and batches take slices from the
-  waiting requests in turn (round-robin): a small request passes a big one, waiting for at most
-  the batches already being scored, never for the whole big request;
+  waiting requests in turn (round-robin): a small request waits for the batches being scored
+  and at most one slice of each request ahead of it in the turn, never for a whole big request;
 - a group larger than ``max_batch`` is a slice of its own, scored in a lane of its own (one at
   a time, beside the ordinary batches), so it never holds up the others;
 - the samples of all slices in a batch go to :meth:`Scorer.score` in one call, so identical
