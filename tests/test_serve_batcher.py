@@ -160,10 +160,17 @@ class Gate(rewardhub.Reward):
         self.group_aware = group_aware
         self.calls: list[list[str]] = []
         self.go = threading.Semaphore(0)
+        self.active = self.most_active = 0
+        self._count = threading.Lock()
 
     def score(self, samples):
-        self.calls.append([s.response for s in samples])
+        with self._count:
+            self.calls.append([s.response for s in samples])
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
         self.go.acquire(timeout=30)
+        with self._count:
+            self.active -= 1
         return [float(len(s.response)) for s in samples]
 
 
@@ -216,4 +223,5 @@ def test_a_group_larger_than_max_batch_has_a_lane_of_its_own():
 
     whole, small = run(main())
     assert reward.calls[0] == [s.response for s in group] and reward.calls[1] == ["small"]
+    assert reward.most_active == 2  # the small request was scored while the big group's call still ran
     assert whole.components["gate"] == [3.0] * 10 and small.components["gate"] == [5.0]
