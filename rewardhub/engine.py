@@ -36,7 +36,7 @@ from rewardhub.build import Component, build_rewards
 from rewardhub.calls import RewardBusyError, RewardCaller, as_list, check_timeout
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
-from rewardhub.isolation import WorkerRaised
+from rewardhub.isolation import WorkerRaised, build_recipe
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
@@ -97,7 +97,7 @@ class Scorer:
             match[0].weight = float(weight)
         self.missing = missing
         self._callers = {
-            c.key: RewardCaller(c.key, c.reward, timeout, isolate, _build_recipe(c, tokenize, block))
+            c.key: RewardCaller(c.key, c.reward, timeout, isolate, build_recipe(c, tokenize, block))
             for c in self.components
         }
         self.timeout = timeout
@@ -414,11 +414,3 @@ def _fail(indices: list[int], errors: list[str | None], message: str) -> None:
 def _message(exc: BaseException) -> str:
     kind = exc.kind if isinstance(exc, WorkerRaised) else type(exc).__name__
     return f"{kind}: {exc}"
-
-
-def _build_recipe(c: Component, tokenize: str | None, block: Iterable[str]) -> dict[str, Any] | None:
-    """How a worker process builds ``c`` again (a registry entry), for rewards that cannot be
-    pickled; ``None`` for an object the caller passed (it is pickled, or stays in a thread)."""
-    if c.distribution == "local":
-        return None
-    return {"config": c.config, "tokenize": tokenize, "block": list(block)}

@@ -78,6 +78,14 @@ def recipes(reward: Any, build: dict[str, Any] | None) -> list[tuple[Any, ...]]:
     return out
 
 
+def build_recipe(component: Any, tokenize: str | None, block: Sequence[str]) -> dict[str, Any] | None:
+    """How a worker builds a :class:`~rewardhub.build.Component`'s reward again from the
+    registry (for one that cannot be pickled); ``None`` for an object the caller passed."""
+    if component.distribution == "local":
+        return None
+    return {"config": component.config, "tokenize": tokenize, "block": list(block)}
+
+
 _BY_VALUE = threading.Lock()
 
 
