@@ -12,6 +12,10 @@ Promises (each has a test in ``tests/test_engine.py``):
   and an error land on exactly the samples it failed on, and nothing else stops;
 - an optional per-call timeout that fails exactly the samples of the call that timed out,
   and never calls a reward again while its timed-out call still runs (:mod:`rewardhub.calls`);
+  it holds for every kind of reward: a ``pure_python`` one (which holds the GIL, so no thread
+  can time it) runs, while a timeout is set, in worker processes where the call is stopped
+  (:mod:`rewardhub.isolation`, tested in ``tests/test_engine_timeouts.py``); without a timeout
+  it stays in the calling thread;
 - ``SystemExit`` or ``KeyboardInterrupt`` raised inside a reward's ``score()`` is that reward's
   failure (recorded), while a real Ctrl-C still stops the run (:mod:`rewardhub.interrupts`);
 - per-component values plus a weighted total under a stated policy for missing components,
@@ -29,9 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewardhub.build import Component, build_rewards
-from rewardhub.calls import RewardBusyError, RewardCaller, as_list
+from rewardhub.calls import RewardBusyError, RewardCaller, as_list, check_timeout
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.isolation import WorkerRaised, build_recipe
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
@@ -57,6 +62,10 @@ class Scorer:
     built without args, for the "every installed reward" default.
     ``cache_size`` keeps that many results per reward across calls (useful when scoring a
     file in chunks); within one call identical samples are always scored once.
+    ``timeout`` (seconds, or ``None``) bounds each call of a reward. ``isolate`` says where a
+    ``pure_python`` reward runs: ``None`` (default) in worker processes while a timeout is set,
+    else in the calling thread; ``True`` always in worker processes (what ``rewardhub serve``
+    uses, so that no reward can hold up its event loop); ``False`` never.
     """
 
     def __init__(
@@ -70,7 +79,10 @@ class Scorer:
         tokenize: str | None = None,
         block: Iterable[str] = (),
         skip_unbuildable: bool = False,
+        isolate: bool | None = None,
     ):
+        timeout = check_timeout(timeout)
+        block = tuple(block)
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         #: With ``skip_unbuildable``, the rewards that could not be built, ``{key: why}``.
@@ -84,7 +96,10 @@ class Scorer:
                 raise ValueError(f"weights: no reward {key!r} in this scorer")
             match[0].weight = float(weight)
         self.missing = missing
-        self._callers = {c.key: RewardCaller(c.key, c.reward, timeout) for c in self.components}
+        self._callers = {
+            c.key: RewardCaller(c.key, c.reward, timeout, isolate, build_recipe(c, tokenize, block))
+            for c in self.components
+        }
         self.timeout = timeout
         self.cache_size = cache_size
         self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
@@ -109,14 +124,16 @@ class Scorer:
 
     @timeout.setter
     def timeout(self, value: float | None) -> None:
+        value = check_timeout(value)
         self._timeout = value
         for caller in self._callers.values():
             caller.timeout = value
 
     @property
     def timeouts(self) -> dict[str, int]:
-        """Per reward, how many calls timed out so far (their threads could not be stopped)."""
-        return {key: caller.timeouts for key, caller in self._callers.items() if caller.timeouts}
+        """Per reward, how many calls timed out so far (in threads or worker processes)."""
+        counts = {key: caller.timed_out for key, caller in self._callers.items()}
+        return {key: n for key, n in counts.items() if n}
 
     def running_abandoned(self) -> dict[str, int]:
         """Per reward, how many timed-out calls are still running in the background."""
@@ -140,15 +157,19 @@ class Scorer:
 
     def _score(self, samples: list[Sample]) -> ScoreBatch:
         groups = self._groups(samples)
-        threaded = [c for c in self.components if c.reward.thread_safe and not getattr(c.reward, "pure_python", False)]
+        threaded = [c for c in self.components if self._threaded(c)]
         inline = [c for c in self.components if c not in threaded]
         results: dict[str, tuple[list[Score | None], list[str | None]]] = {}
         if threaded and len(threaded) + len(inline) > 1:
             with ThreadPoolExecutor(max_workers=len(threaded), thread_name_prefix="rewardhub") as pool:
-                futures = {c.key: pool.submit(self._run, c, samples, groups) for c in threaded}
-                for c in inline:
-                    results[c.key] = self._run(c, samples, groups)
-                results.update({k: f.result() for k, f in futures.items()})
+                try:
+                    futures = {c.key: pool.submit(self._run, c, samples, groups) for c in threaded}
+                    for c in inline:
+                        results[c.key] = self._run(c, samples, groups)
+                    results.update({k: f.result() for k, f in futures.items()})
+                except BaseException:  # Ctrl-C: stop the worker processes the threads wait on
+                    self._stop_workers()
+                    raise
         else:
             for c in self.components:
                 results[c.key] = self._run(c, samples, groups)
@@ -171,8 +192,20 @@ class Scorer:
         return self._assemble(samples, {c.key: o for c, o in zip(self.components, outcomes)})
 
     def close(self) -> None:
+        self._stop_workers()
         for c in self.components:
             c.reward.close()
+
+    def _stop_workers(self) -> None:
+        for caller in self._callers.values():
+            caller.close()
+
+    def _threaded(self, c: Component) -> bool:
+        """Whether ``c`` gets a thread of its own in :meth:`score`: it waits on a model, the
+        network, or (isolated) a worker process; a ``pure_python`` one in this process does not."""
+        if self._callers[c.key].isolated:
+            return True
+        return bool(c.reward.thread_safe) and not getattr(c.reward, "pure_python", False)
 
     def __enter__(self) -> Scorer:
         return self
@@ -379,4 +412,5 @@ def _fail(indices: list[int], errors: list[str | None], message: str) -> None:
 
 
 def _message(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    kind = exc.kind if isinstance(exc, WorkerRaised) else type(exc).__name__
+    return f"{kind}: {exc}"

@@ -105,8 +105,12 @@ def eval_command(
     """
     if resume and not output:
         fail("--resume needs -o/--output (the run to continue)", EXIT_CONFIG)
-    if timeout is not None and not timeout > 0:
-        fail(f"--timeout must be a positive number of seconds, got {timeout}", EXIT_CONFIG)
+    from rewardhub.calls import check_timeout
+
+    try:
+        check_timeout(timeout, "--timeout")  # the same check as serve's and the Scorer's
+    except ValueError as exc:
+        fail(str(exc), EXIT_CONFIG)
     from rewardhub import plugins
     from rewardhub.backends import BackendError
     from rewardhub.cli import interrupted
