@@ -5,7 +5,7 @@ A standard ``AutoModelForSequenceClassification`` RM returns ``logits`` of shape
 Multi-objective RMs with their own code (ArmoRM's ``trust_remote_code`` head) also return
 ``score`` (the gated preference score) and ``rewards`` (one column per objective): those become
 outputs ``score`` and ``rewards[0]``, ``rewards[1]``... A field that is the very tensor already
-read (ArmoRM's ``logits`` *is* its ``score``) counts once.
+read (ArmoRM's ``logits`` *is* its ``score``) counts once, under the later name (``score``).
 
 ``head`` picks the reward among the outputs, by index or by name. Without ``head``: the single
 output of a one-label RM (Bradley-Terry RMs: Skywork-Reward, InternLM2-Reward, the
@@ -49,14 +49,19 @@ def output_columns(output: Any, id2label: Mapping[Any, Any] | None) -> tuple[lis
 
     if isinstance(output, (tuple, list)):
         output = {"logits": output[0]}
-    read: list[Any] = []
+    read: list[tuple[Any, int]] = []  # (tensor, index of its first column)
     names: list[str] = []
     columns: list[Any] = []
     for field in FIELDS:
         value = output.get(field) if isinstance(output, Mapping) else getattr(output, field, None)
-        if not torch.is_tensor(value) or value.dim() not in (1, 2) or any(value is seen for seen in read):
+        if not torch.is_tensor(value) or value.dim() not in (1, 2):
             continue
-        read.append(value)
+        seen = next((start for tensor, start in read if tensor is value), None)
+        if seen is not None:  # the same tensor under a second name: one output, named by the field
+            if value.reshape(value.shape[0], -1).shape[1] == 1:
+                names[seen] = field
+            continue
+        read.append((value, len(names)))
         value = value.float().reshape(value.shape[0], -1)
         width = value.shape[1]
         if field == "logits":
