@@ -82,9 +82,7 @@ def resolve_head(names: Sequence[str], head: int | str | None) -> int:
             return 0
         if "score" in names:
             return names.index("score")
-        raise ValueError(
-            f"the reward model has {len(names)} outputs ({shown}): set head to the one that is the reward"
-        )
+        raise ValueError(f"the reward model has {len(names)} outputs ({shown}): set head to the one that is the reward")
     if isinstance(head, int):
         if head < len(names):
             return head

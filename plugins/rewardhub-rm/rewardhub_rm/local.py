@@ -83,13 +83,17 @@ class TransformersBackend:
         hub = {"revision": revision, "trust_remote_code": trust_remote_code}
         with devices.quiet_loading():
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_name, **hub)
-            net = AutoModelForSequenceClassification.from_pretrained(self.model_name, **hub, **_dtype_kwargs(self.dtype))
+            net = AutoModelForSequenceClassification.from_pretrained(
+                self.model_name, **hub, **_dtype_kwargs(self.dtype)
+            )
         self.model = net.to(device=self.device, dtype=self.dtype).eval()
         self.config = net.config
         self._text_config = self.config.get_text_config() if hasattr(self.config, "get_text_config") else self.config
         self.config_pad_id: int | None = self._text_config.pad_token_id
         fallback = (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, self.tokenizer.unk_token_id, 0)
-        self.pad_id = self.config_pad_id if self.config_pad_id is not None else next(i for i in fallback if i is not None)
+        self.pad_id = (
+            self.config_pad_id if self.config_pad_id is not None else next(i for i in fallback if i is not None)
+        )
         self.vocab_size = net.get_input_embeddings().num_embeddings
         self.takes_token_types = "token_type_ids" in inspect.signature(net.forward).parameters
         self.max_length = default_max_length(self.tokenizer, self.config)

@@ -177,4 +177,3 @@ class PoolingServerBackend:
 
     def close(self) -> None:
         self._client.close()
-

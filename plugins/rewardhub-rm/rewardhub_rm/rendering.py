@@ -148,7 +148,9 @@ class Renderer:
             for j, i in enumerate(where):
                 source, row = (cut, cut_row[j]) if j in cut_row else (full, j)
                 types = source.get("token_type_ids")
-                out[i] = Encoded(list(source["input_ids"][row]), None if types is None else list(types[row]), lengths[j])
+                out[i] = Encoded(
+                    list(source["input_ids"][row]), None if types is None else list(types[row]), lengths[j]
+                )
         return out  # type: ignore[return-value]  (every slot is filled)
 
     def _tokenize(self, texts: list[Any], truncate: bool) -> Any:
@@ -167,9 +169,9 @@ class Renderer:
             "rule": {"chat": "chat_template", "pair": "pair_encoding", "template": "template"}[self.rule],
             "add_special_tokens": self.add_special_tokens,
             "max_length": self.max_length,
-            "truncation_side": "longest_first" if self.rule == "pair" else getattr(
-                self.tokenizer, "truncation_side", "right"
-            ),
+            "truncation_side": "longest_first"
+            if self.rule == "pair"
+            else getattr(self.tokenizer, "truncation_side", "right"),
         }
         if self.rule == "chat":
             described["chat_template_sha256"] = hashlib.sha256(str(self.chat_template).encode()).hexdigest()

@@ -55,7 +55,9 @@ def post_json(
                 try:
                     return response.json()
                 except ValueError:
-                    raise ServerError(f"{url} answered {response.status_code} with something that is not JSON") from None
+                    raise ServerError(
+                        f"{url} answered {response.status_code} with something that is not JSON"
+                    ) from None
             last = f"HTTP {response.status_code}: {_reason(response)}"
             if response.status_code < 500:
                 raise ServerError(f"{url}: {last}")

@@ -19,7 +19,7 @@ def test_every_index_once_and_the_budget_held(lengths, budget):
         assert len(b) == 1 or padded_size(lengths, b) <= budget
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)  # longest first
     # greedy is tight: the next sequence would not have fit in the batch before it
-    for before, after in zip(batches, batches[1:]):
+    for before in batches[:-1]:
         assert (len(before) + 1) * max(lengths[i] for i in before) > budget
 
 

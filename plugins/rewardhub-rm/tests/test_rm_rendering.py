@@ -29,14 +29,25 @@ def test_chat_template_of_the_rm_renders_prompt_and_response(decoder_rm):
     assert renderer.text(chat).startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nCount.")
     (encoded,) = renderer.encode([Sample("Four.", prompt="Count to four.")])
     tokenizer = renderer.tokenizer
-    assert encoded.input_ids == tokenizer.apply_chat_template(
-        chat_messages("Count to four.", "Four."), tokenize=True, return_dict=True
-    )["input_ids"]  # what apply_chat_template(tokenize=True) gives: no special token added twice
+    assert (
+        encoded.input_ids
+        == tokenizer.apply_chat_template(chat_messages("Count to four.", "Four."), tokenize=True, return_dict=True)[
+            "input_ids"
+        ]
+    )  # what apply_chat_template(tokenize=True) gives: no special token added twice
 
 
 def test_message_parts_and_missing_prompts():
-    parts = [{"role": "user", "content": [{"type": "text", "text": "Look"}, {"type": "image"}, {"type": "text", "text": " here"}]}]
-    assert chat_messages(parts, "ok") == [{"role": "user", "content": "Look here"}, {"role": "assistant", "content": "ok"}]
+    parts = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "Look"}, {"type": "image"}, {"type": "text", "text": " here"}],
+        }
+    ]
+    assert chat_messages(parts, "ok") == [
+        {"role": "user", "content": "Look here"},
+        {"role": "assistant", "content": "ok"},
+    ]
     assert chat_messages(None, "ok")[0] == {"role": "user", "content": ""}
     assert prompt_as_text(None) == "" and prompt_as_text([{"role": "user", "content": "q"}]) == "q"
     two = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
@@ -99,7 +110,9 @@ def test_eval_counts_truncation_and_records_the_rendering(tmp_path, decoder_rm):
     ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     config = tmp_path / "rm.yaml"
-    config.write_text(f"rewards:\n  - name: reward_model\n    args: {{model: {decoder_rm}, max_length: 40, device: cpu}}\n")
+    config.write_text(
+        f"rewards:\n  - name: reward_model\n    args: {{model: {decoder_rm}, max_length: 40, device: cpu}}\n"
+    )
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(cli, ["eval", str(data), "--config", str(config), "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output

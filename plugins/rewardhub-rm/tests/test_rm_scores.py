@@ -61,7 +61,9 @@ def test_scores_equal_a_hand_written_forward_in_any_order(which, request, refere
 def test_string_and_single_message_prompts_render_the_same(decoder_rm, minilm_rm):
     for path in (decoder_rm, minilm_rm):
         reward = RewardModel(model=path, device="cpu")
-        as_string, as_chat = reward.score([Sample("hi there", prompt="Say hi."), Sample("hi there", prompt=[{"role": "user", "content": "Say hi."}])])
+        as_string, as_chat = reward.score(
+            [Sample("hi there", prompt="Say hi."), Sample("hi there", prompt=[{"role": "user", "content": "Say hi."}])]
+        )
         assert as_string.value == pytest.approx(as_chat.value, abs=1e-6)
 
 
@@ -114,9 +116,8 @@ def test_multi_output_rm_exposes_every_head_and_head_picks_one(make_decoder_rm, 
 
 
 def test_model_loads_once_on_first_score_and_is_shared(decoder_rm, monkeypatch):
-    from transformers import AutoModelForSequenceClassification
-
     from rewardhub_rm import local
+    from transformers import AutoModelForSequenceClassification
 
     loads = []
     original = AutoModelForSequenceClassification.from_pretrained
@@ -130,7 +131,11 @@ def test_model_loads_once_on_first_score_and_is_shared(decoder_rm, monkeypatch):
     scorer = Scorer(
         [
             {"name": "reward_model", "args": {"model": decoder_rm, "device": "cpu"}},
-            {"name": "reward_model", "as": "rm_normalized", "args": {"model": decoder_rm, "device": "cpu", "normalize": {"mean": 1, "std": 2}}},
+            {
+                "name": "reward_model",
+                "as": "rm_normalized",
+                "args": {"model": decoder_rm, "device": "cpu", "normalize": {"mean": 1, "std": 2}},
+            },
         ]
     )
     assert loads == []  # nothing at construction
@@ -144,9 +149,7 @@ def test_model_loads_once_on_first_score_and_is_shared(decoder_rm, monkeypatch):
 
 
 def test_a_missing_model_fails_its_samples_only(tmp_path):
-    scorer = Scorer(
-        [{"name": "reward_model", "args": {"model": str(tmp_path / "absent")}}, "length"]
-    )
+    scorer = Scorer([{"name": "reward_model", "args": {"model": str(tmp_path / "absent")}}, "length"])
     batch = scorer.score([Sample("one"), Sample("two")])
     assert batch.components["reward_model"] == [None, None]
     assert all("reward_model" in e for e in batch.errors)
