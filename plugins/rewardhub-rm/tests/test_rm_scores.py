@@ -185,3 +185,9 @@ def test_hub_ids_fail_fast_offline():
 def test_bad_arguments_are_named(args, message):
     with pytest.raises(ValueError, match=message):
         RewardModel(model="some/model", **args)
+
+
+def test_token_counts_are_what_score_reads(decoder_rm):
+    reward = RewardModel(model=decoder_rm, device="cpu", max_length=48)
+    batch = samples()
+    assert reward.token_counts(batch) == [s.info["tokens"] for s in reward.score(batch)]
