@@ -3,7 +3,9 @@
 :class:`SummaryBuilder` folds output rows (fresh or read back from a journal: the same dicts
 that are written) into, per reward, mean/std/min/max over the present values, how many are
 missing and why (``missing_reasons``: a reward's ``Score(None, {"reason": ...})``, or the
-error that stopped it), and the labels rewards put in their info (``toxic``/``safe``). The
+error that stopped it), the labels rewards put in their info (``toxic``/``safe``), and how many
+inputs a reward says it truncated (``info["truncated"] is True``: a reward model's long samples;
+the key appears only when there were some). The
 weighted total is summarised only when the run has one (the user chose rewards and weights).
 Values are kept as compact float arrays (8 bytes per row and reward; reasons and labels only
 as counts) and summed with :func:`math.fsum`, so the order rows arrive in (a resumed run, a
@@ -62,6 +64,7 @@ class SummaryBuilder:
         self.values: dict[str, array] = {k: array("d") for k in self.keys}  # NaN: missing
         self.reasons: dict[str, Counter] = {k: Counter() for k in self.keys}
         self.labels: dict[str, Counter] = {k: Counter() for k in self.keys}
+        self.truncated: Counter = Counter()
         self.totals = array("d")
         self.errors = 0
 
@@ -75,9 +78,13 @@ class SummaryBuilder:
             self.values[key].append(math.nan if value is None else value)
             if value is None:
                 self.reasons[key][missing_reason(info, errors.get(key))] += 1
-            label = info.get("label") if isinstance(info, dict) else None
+            if not isinstance(info, dict):
+                continue
+            label = info.get("label")
             if isinstance(label, str):
                 self.labels[key][label] += 1
+            if info.get("truncated") is True:
+                self.truncated[key] += 1
         total = row.get("reward")
         self.totals.append(math.nan if total is None else total)
         self.errors += len(errors)
@@ -91,6 +98,8 @@ class SummaryBuilder:
             labels = self.labels[key]
             if labels:
                 entry["labels"] = dict(labels.most_common())
+            if self.truncated[key]:
+                entry["truncated"] = self.truncated[key]
             entry["higher_is_better"] = self.directions.get(key, True)
             rewards[key] = entry
         summary: dict[str, Any] = {"n": self.n, "rewards": rewards}
@@ -198,6 +207,8 @@ def notes(summary: dict[str, Any]) -> list[str]:
         if labelled:
             rates = ", ".join(f"{label} {count / labelled:.1%}" for label, count in labels.items())
             lines.append(f"{name}: {rates} of {labelled} labelled")
+        if s.get("truncated"):
+            lines.append(f"{name}: {s['truncated']} of {summary['n']} inputs truncated to the model's max_length")
     return lines
 
 
