@@ -144,10 +144,10 @@ NULL_KEYS = ("entropy", "repetition_penalty", "seq_rep_2", "distinct_avg_2", "di
 def null_rates(data: Path, replicates: int, out: list[str]) -> None:
     """The null of ``tests/test_compare_null_coverage.py``, on the real answers."""
     from rewardhub import plugins
-    from rewardhub.build import build_metrics
     from rewardhub.compare.analysis import analyse
     from rewardhub.compare.sides import ScoredRow, Side
-    from rewardhub.rewards import as_reward
+    from rewardhub.config.build import build_metrics
+    from rewardhub.host.kinds import as_reward
     from rewardhub.types import Sample
 
     texts, prompt_of = answers(data)
@@ -208,9 +208,9 @@ def null_rates(data: Path, replicates: int, out: list[str]) -> None:
 
 
 def coverage(seeds: int, out: list[str]) -> None:
-    from rewardhub.build import build_metrics
     from rewardhub.compare.analysis import analyse
     from rewardhub.compare.sides import ScoredRow, Side
+    from rewardhub.config.build import build_metrics
     from rewardhub.types import Sample
 
     vocab, size = 2000, 200

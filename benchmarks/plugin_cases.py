@@ -220,7 +220,7 @@ def clip_model(args: argparse.Namespace, dtype: str, root: Path) -> Any:
     import open_clip
     from rewardhub_clip.model import ClipModel, pick_precision
 
-    from rewardhub.devices import resolve_device
+    from rewardhub.host.devices import resolve_device
 
     name = "ViT-B-32"
     if args.quick:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tiny_model, next
 
 from tiny_model import load
 
-from rewardhub.adapters.pairs import load_pairs, pairs_from_files
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
+from rewardhub.pairs import load_pairs, pairs_from_files
 
 PROMPTS = [
     "Write a short poem about the rain.",

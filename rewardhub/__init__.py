@@ -24,18 +24,18 @@ _EXPORTS = {
     "RunConfig": "rewardhub.config",
     "load_config": "rewardhub.config",
     "Scorer": "rewardhub.engine",
-    "hookimpl": "rewardhub.hookspecs",
-    "compute_metrics": "rewardhub.metrics_runner",
-    "MetricsAccumulator": "rewardhub.metrics_runner",
-    "PluginError": "rewardhub.plugins",
-    "ScoreBatch": "rewardhub.results",
-    "ScoredSample": "rewardhub.results",
-    "Metric": "rewardhub.rewards",
-    "Reward": "rewardhub.rewards",
-    "as_metric": "rewardhub.rewards",
-    "as_reward": "rewardhub.rewards",
-    "metric": "rewardhub.rewards",
-    "reward": "rewardhub.rewards",
+    "hookimpl": "rewardhub.host.hookspecs",
+    "compute_metrics": "rewardhub.metrics.runner",
+    "MetricsAccumulator": "rewardhub.metrics.runner",
+    "PluginError": "rewardhub.host.registry",
+    "ScoreBatch": "rewardhub.engine.results",
+    "ScoredSample": "rewardhub.engine.results",
+    "Metric": "rewardhub.host.kinds",
+    "Reward": "rewardhub.host.kinds",
+    "as_metric": "rewardhub.host.kinds",
+    "as_reward": "rewardhub.host.kinds",
+    "metric": "rewardhub.host.kinds",
+    "reward": "rewardhub.host.kinds",
     "Sample": "rewardhub.types",
     "Score": "rewardhub.types",
 }
@@ -68,11 +68,11 @@ __all__ = [
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use
     from rewardhub.config import ComponentConfig, ConfigError, RunConfig, load_config
     from rewardhub.engine import Scorer
-    from rewardhub.hookspecs import hookimpl
-    from rewardhub.metrics_runner import MetricsAccumulator, compute_metrics
-    from rewardhub.plugins import PluginError
-    from rewardhub.results import ScoreBatch, ScoredSample
-    from rewardhub.rewards import Metric, Reward, as_metric, as_reward, metric, reward
+    from rewardhub.engine.results import ScoreBatch, ScoredSample
+    from rewardhub.host.hookspecs import hookimpl
+    from rewardhub.host.kinds import Metric, Reward, as_metric, as_reward, metric, reward
+    from rewardhub.host.registry import PluginError
+    from rewardhub.metrics.runner import MetricsAccumulator, compute_metrics
     from rewardhub.types import Sample, Score
 
 

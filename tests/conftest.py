@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rewardhub import plugins
+from rewardhub.host import registry as plugins
 
 # Tests use local models only; never wait on a model hub this machine cannot reach.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -71,7 +71,14 @@ def fake_distribution(tmp_path, monkeypatch):
         plugins.reset()
         return site
 
-    return make
+    yield make
+    # Forget every module imported from this test's site (those ``make`` wrote and any a test
+    # wrote there by hand): a later test that writes a module of the same name in its own site
+    # must import that one, not find this one in ``sys.modules``.
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(site)):
+            del sys.modules[name]
+    importlib.invalidate_caches()
 
 
 # -- rewardhub serve as a real subprocess (tests/test_serve*.py, tests/test_remote.py) --------

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rewardhub.adapters.pairs import PairStats, Scored, make_pairs, pairs_from_files
 from rewardhub.cli import cli
 from rewardhub.io import InputError
+from rewardhub.pairs import PairStats, Scored, make_pairs, pairs_from_files
 from rewardhub.types import Sample
 from tests.conftest import EVALDATA
 

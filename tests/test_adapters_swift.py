@@ -68,7 +68,7 @@ def counting_plugin():
         def register_rewards(register):
             register(Counting)
 
-    rewardhub.plugins.add(Plugin, "counting-plugin")
+    rewardhub.host.registry.add(Plugin, "counting-plugin")
 
 
 def test_registers_each_reward_as_a_named_orm():

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rewardhub.cli import cli
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
 from rewardhub.io import sidecar_path
 from tests.conftest import EVALDATA
 
@@ -20,7 +20,7 @@ BUILTIN = ["distinct", "distinct_avg", "ngram_entropy", "repetition", "self_bleu
 @pytest.fixture(scope="session")
 def ray_cluster():
     ray = pytest.importorskip("ray")
-    from rewardhub.backends import ray as ray_backend
+    from rewardhub.evaluate.backends import ray_connect as ray_backend
 
     ray_backend.connect(ray_backend.RaySettings(actors=2))
     yield ray

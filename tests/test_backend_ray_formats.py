@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
 from rewardhub.io import sidecar_path
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray")
-    from rewardhub.backends import ray as ray_backend
+    from rewardhub.evaluate.backends import ray_connect as ray_backend
 
     started = not ray.is_initialized()
     ray_backend.connect(ray_backend.RaySettings(actors=2))

@@ -30,7 +30,7 @@ def test_default_run_prints_a_table_of_every_installed_reward():
     result = run("eval", CHAT_EN)
     assert result.exit_code == 0, result.output
     assert "21 samples" in result.output
-    for name in rewardhub.plugins.registry().rewards:
+    for name in rewardhub.host.registry.registry().rewards:
         assert name in result.output
 
 

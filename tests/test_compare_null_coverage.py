@@ -57,8 +57,8 @@ def answer_pool() -> tuple[tuple[str, ...], ...]:
 
 @cache
 def reward_values() -> dict[str, dict[str, float]]:
-    from rewardhub import plugins
-    from rewardhub.rewards import as_reward
+    from rewardhub.host import registry as plugins
+    from rewardhub.host.kinds import as_reward
 
     texts = sorted({t for answers in answer_pool() for t in answers})
     registry = plugins.registry(())
@@ -70,7 +70,7 @@ def reward_values() -> dict[str, dict[str, float]]:
 
 
 def components():
-    from rewardhub.build import build_metrics
+    from rewardhub.config.build import build_metrics
     from rewardhub.metrics import Distinct, DistinctAverage, Repetition, SelfBleu
 
     return build_metrics([Distinct(n=(1, 2)), DistinctAverage(n=2), Repetition(n=2), SelfBleu(n=4)])

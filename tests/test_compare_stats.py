@@ -136,9 +136,9 @@ def test_auto_pairs_when_half_the_prompts_match():
 
 
 def test_metrics_without_a_resampling_path_or_that_fail_are_reported_not_fatal():
-    from rewardhub.build import build_metrics
+    from rewardhub.config.build import build_metrics
+    from rewardhub.host.kinds import Metric
     from rewardhub.metrics import Distinct
-    from rewardhub.rewards import Metric
 
     class MeanLength(Metric):
         name = "mean_length"
@@ -165,8 +165,8 @@ def test_metrics_without_a_resampling_path_or_that_fail_are_reported_not_fatal()
 def test_each_metric_without_a_resampling_path_keeps_its_own_direction():
     """Two such metrics in a row: the second must not claim the first one's keys (a bug once
     turned every ``ead`` key 'lower is better' when ``compression_ratio`` came after it)."""
-    from rewardhub.build import build_metrics
-    from rewardhub.rewards import Metric
+    from rewardhub.config.build import build_metrics
+    from rewardhub.host.kinds import Metric
 
     class Up(Metric):
         name, higher_is_better = "up", True

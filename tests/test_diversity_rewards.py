@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rewardhub import Sample, Score, Scorer
+from rewardhub.host.registry import registry
 from rewardhub.metrics import DiversityBonus, RepetitionPenalty
-from rewardhub.plugins import registry
 from rewardhub.types import ALONE_IN_GROUP
 
 words = st.lists(st.sampled_from(["a", "b", "A", "c"]), max_size=10).map(" ".join)

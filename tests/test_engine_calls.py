@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rewardhub import Reward, Sample, Scorer
-from rewardhub.calls import RewardTimeoutWarning
+from rewardhub.engine.calls import RewardTimeoutWarning
 
 
 def samples(*texts: str) -> list[Sample]:

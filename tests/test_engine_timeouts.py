@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from rewardhub import Reward, Sample, Score, Scorer
-from rewardhub.calls import RewardTimeoutWarning, check_timeout
 from rewardhub.cli import cli
+from rewardhub.engine.calls import RewardTimeoutWarning, check_timeout
 
 #: 2**30 backtracking steps: about a minute on the development machine, many seconds anywhere.
 FOREVER = 30

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import rewardhub
-from rewardhub import plugins
 from rewardhub.cli import cli
-from rewardhub.evaluation import EvalOptions, evaluate_files, resolve_config
+from rewardhub.evaluate import EvalOptions, evaluate_files, resolve_config
+from rewardhub.host import registry as plugins
 from tests.conftest import EVALDATA
 
 CHAT_EN = EVALDATA / "chat_en.jsonl"  # prompt, response, id: no reference, no images
@@ -185,7 +185,7 @@ def test_a_reward_with_no_value_on_any_row_is_one_line_not_a_row(only_ours):
 
 
 def test_attributes_are_optional_and_checks_that_fail_keep_the_reward():
-    from rewardhub.defaults import why_left_out
+    from rewardhub.config.defaults import why_left_out
 
     class Legacy:  # a duck-typed reward object without any of the new attributes
         name = "legacy"
@@ -213,7 +213,7 @@ def test_reward_function_decorator_takes_requires_and_kind(register_plugin, monk
         def register_rewards(register):
             register(exact)
 
-    from rewardhub.defaults import applicable
+    from rewardhub.config.defaults import applicable
 
     monkeypatch.setenv("REWARDHUB_LOAD_PLUGINS", "")
     plugins.reset()

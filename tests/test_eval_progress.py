@@ -1,6 +1,6 @@
 """Progress that moves (issue 16.8): every phase of ``eval`` reports counts against a total,
 each metric's computation is counted, a metric may report its own progress through
-:func:`rewardhub.progress.report`, and the real command draws it all on a terminal's stderr
+:func:`rewardhub.host.progress.report`, and the real command draws it all on a terminal's stderr
 while ``--json`` keeps stdout clean and ``--quiet`` draws nothing."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 import pytest
 
 import rewardhub
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
 from tests.conftest import EVALDATA, ROOT
 
 CHAT_EN = EVALDATA / "chat_en.jsonl"  # 21 rows
@@ -26,9 +26,9 @@ CHAT_EN = EVALDATA / "chat_en.jsonl"  # 21 rows
 SLOW_METRIC = """
 import os, time
 import rewardhub
-from rewardhub.metrics.state import CollectingState
+from rewardhub.host.state import CollectingState
 try:
-    from rewardhub.progress import report
+    from rewardhub.host.progress import report
 except ImportError:  # a host without the hook: the metric still runs, silently
     def report(done, total=None):
         pass
@@ -108,7 +108,7 @@ def test_grouped_runs_count_the_reading_pass_and_a_metrics_second_pass():
 
 
 def test_the_hook_is_silent_without_a_listener_and_scoped_to_its_block():
-    from rewardhub.progress import listening, report
+    from rewardhub.host.progress import listening, report
 
     heard: list[tuple[int, int | None]] = []
     report(1, 2)  # nobody listens: nothing happens

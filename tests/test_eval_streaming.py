@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from rewardhub import Scorer, compute_metrics
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
 from rewardhub.io import JsonlReader, ResumableWriter, dumps, scored_row, sidecar_path
 from rewardhub.metrics.distinct import distinct, distinct_per_response
 from rewardhub.metrics.entropy import ngram_entropy

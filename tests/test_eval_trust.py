@@ -243,7 +243,7 @@ def test_presets_none_and_builtin():
     none = json.loads(run("eval", CHAT_EN, "--rewards", "none", "--metrics", "none", "--json").stdout)
     assert none["rewards"] == {} and none["metrics"] == {} and "total" not in none
     builtin = json.loads(run("eval", CHAT_EN, "--rewards", "none", "--metrics", "builtin", "--json").stdout)
-    installed = rewardhub.plugins.registry().metrics
+    installed = rewardhub.host.registry.registry().metrics
     expected = {n for n, e in installed.items() if e.distribution == "rewardhub"}
     assert {"distinct_1", "self_bleu_4", "seq_rep_2", "ent_1", "distinct_avg_1"} <= set(builtin["metrics"])
     assert {"distinct", "distinct_avg", "repetition", "ngram_entropy", "self_bleu", "ead", "length"} <= expected

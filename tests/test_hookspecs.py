@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import rewardhub
-from rewardhub import hookspecs
+from rewardhub.host import hookspecs
 
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
 README = Path(__file__).resolve().parent.parent / "README.md"

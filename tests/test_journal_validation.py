@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from rewardhub.cli import cli
-from rewardhub.evaluation import EvalOptions, evaluate_files
+from rewardhub.evaluate import EvalOptions, evaluate_files
 from rewardhub.io import ResumableWriter, ResumeError
 from tests.conftest import EVALDATA
 

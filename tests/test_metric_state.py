@@ -1,4 +1,4 @@
-"""The mergeable metric-state contract (rewardhub.metrics.state): adapters in both directions."""
+"""The mergeable metric-state contract (rewardhub.host.state): adapters in both directions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from rewardhub import Metric, Sample
-from rewardhub.metrics.state import CollectingState, MetricState, run_state
+from rewardhub.host.state import CollectingState, MetricState, run_state
 
 
 class CountWords(Metric):

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rewardhub.host.state import run_state
 from rewardhub.io import read_samples
 from rewardhub.metrics import Distinct, DistinctAverage, NgramEntropy, Repetition, SelfBleu
 from rewardhub.metrics.distinct import distinct, distinct_per_response
@@ -20,7 +21,6 @@ from rewardhub.metrics.hashed import TopCounts
 from rewardhub.metrics.ngrams import NgramCorpus
 from rewardhub.metrics.repetition import seq_rep
 from rewardhub.metrics.self_bleu import self_bleu_scores
-from rewardhub.metrics.state import run_state
 from tests.conftest import EVALDATA
 
 METRICS = [

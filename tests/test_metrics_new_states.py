@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rewardhub import Metric
+from rewardhub.host.state import MetricState
 from rewardhub.metrics import CompressionRatio, Ead, Length, NgramDiversityScore, SelfRepetitionScore
 from rewardhub.metrics.package_split import UntokenizableText
-from rewardhub.metrics.state import MetricState
 
 WORDS = ["a", "b", "c", "the", "cat", "", "x.", "y!", "\n", "  ", "猫"]
 texts = st.lists(st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join), max_size=12)

@@ -10,7 +10,7 @@ from rewardhub.io import read_samples
 from rewardhub.metrics import hashed
 from rewardhub.metrics.distinct import Distinct
 from rewardhub.metrics.repetition import Repetition
-from rewardhub.metrics_runner import ExactSum
+from rewardhub.metrics.runner import ExactSum
 from tests.conftest import EVALDATA
 
 NGRAM_METRICS = ["distinct", "distinct_avg", "repetition", "ngram_entropy", "self_bleu"]

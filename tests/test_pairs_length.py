@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
-from rewardhub.adapters.pairs import LENGTH_BIAS, PairStats, Scored, length_bias, make_pairs
 from rewardhub.cli import cli
+from rewardhub.pairs import LENGTH_BIAS, PairStats, Scored, length_bias, make_pairs
 from rewardhub.types import Sample
 
 

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 import rewardhub
-from rewardhub import plugins
+from rewardhub.host import registry as plugins
 from tests.conftest import EVALDATA, ROOT
 
 LENGTH = """

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import rewardhub
-from rewardhub import plugins
 from rewardhub.cli import cli
+from rewardhub.host import registry as plugins
 from tests.conftest import EVALDATA
 
 REWARD_PLUGIN = """

@@ -15,7 +15,7 @@ from typing import Any
 
 from rewardhub.adapters.fill import TOTAL_KEY, Policy, fill_rows
 from rewardhub.engine import Scorer
-from rewardhub.results import ScoreBatch
+from rewardhub.engine.results import ScoreBatch
 
 #: The environment variable adapters read when a trainer gives them no config of their own.
 CONFIG_ENV = "REWARDHUB_CONFIG"

@@ -37,7 +37,7 @@ from typing import Any
 
 from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, ScorerCache, scoring_lock
 from rewardhub.adapters.fill import MISSING_KEY, TOTAL_KEY, Policy, announce, fill_policy, fill_rows
-from rewardhub.results import ScoreBatch
+from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample
 
 #: End-of-turn, end-of-text and padding tokens of common chat templates, stripped from the end

@@ -28,7 +28,7 @@ from typing import Any
 
 from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, BatchMemo, build_scorer, is_config_path
 from rewardhub.config import ComponentConfig, load_config, parse_components
-from rewardhub.results import ScoreBatch
+from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample, message_content
 
 logger = logging.getLogger("rewardhub.swift")
@@ -54,7 +54,7 @@ def configured_entries() -> list[ComponentConfig]:
         return load_config(value).rewards
     if value:
         return parse_components(value, CONFIG_ENV)
-    from rewardhub import plugins
+    from rewardhub.host import registry as plugins
 
     return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
 

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters._common import URL_ENV, BatchMemo, build_scorer
+from rewardhub.engine.results import ScoreBatch
 from rewardhub.io.schema import IMAGE_FIELDS, REFERENCE_FIELDS
-from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, message_content
 
 #: Keyword arguments TRL adds for its own purposes; they are not dataset columns.

@@ -44,11 +44,11 @@ def compare(
     ``tokenize`` mean what they mean for ``rewardhub eval``; ``paired`` is ``auto``, ``yes``
     or ``no``. ``bootstrap`` is the former name of ``permutations``.
     """
-    from rewardhub.build import build_metrics
     from rewardhub.compare.analysis import analyse
     from rewardhub.compare.sides import load_sides
     from rewardhub.config import ConfigError
-    from rewardhub.evaluation import EvalOptions, resolve_config
+    from rewardhub.config.build import build_metrics
+    from rewardhub.evaluate import EvalOptions, resolve_config
 
     if paired not in ("auto", "yes", "no"):
         raise ConfigError(f"paired must be auto, yes or no, got {paired!r}")
@@ -97,8 +97,8 @@ def reward_directions(
     """Whether higher is better for each reward: what the installed reward of that name declares,
     else what every scored file's sidecar recorded for it, else ``None`` (unknown: no direction
     is claimed, no "better" or "worse", no win rate). Tested in ``tests/test_compare_exclusions.py``."""
-    from rewardhub import plugins
-    from rewardhub.rewards import as_reward
+    from rewardhub.host import registry as plugins
+    from rewardhub.host.kinds import as_reward
 
     registry = plugins.registry(block)
     out: dict[str, bool | None] = {}

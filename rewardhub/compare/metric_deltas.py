@@ -24,7 +24,7 @@ import numpy as np
 from rewardhub.compare import jackknife
 from rewardhub.compare.corpus import SideCorpus, UnitMeans, add_metric, means_statistic
 from rewardhub.compare.result import MetricDelta
-from rewardhub.metrics_runner import BY_GROUP_PREFIX
+from rewardhub.metrics.runner import BY_GROUP_PREFIX
 
 #: Most self-BLEU recomputations per side (leave-out groups).
 SELF_BLEU_GROUPS = 20

@@ -75,7 +75,7 @@ def write_report(
         keys = list(comparison.rewards)
     else:
         from rewardhub.compare.sides import load_side
-        from rewardhub.evaluation import EvalOptions, resolve_config
+        from rewardhub.evaluate import EvalOptions, resolve_config
 
         run = resolve_config(
             EvalOptions(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block)
@@ -200,7 +200,7 @@ def _comparison_section(c: Comparison) -> str:
 
 def _metrics_section(side: Side, run: Any, by_group: bool) -> str:
     """The corpus metrics of one file set, as a table (errors in it, with their reason)."""
-    from rewardhub.metrics_runner import compute_metrics
+    from rewardhub.metrics.runner import compute_metrics
 
     if not run.metrics:
         return ""

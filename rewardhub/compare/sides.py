@@ -5,7 +5,7 @@ whose field ``--by`` has a given value. Each file is either
 
 - **scored** by ``rewardhub eval`` (an ``OUT.meta.json`` provenance sidecar beside it): its
   rewards are reused, or
-- **raw** generations: it is scored first through :func:`rewardhub.evaluation.evaluate_files`,
+- **raw** generations: it is scored first through :func:`rewardhub.evaluate.evaluate_files`,
   the same engine, journaled and resumable, into the *work directory* (``--work-dir``, default
   ``.rewardhub/scored`` under the current directory) as ``<stem>.<key>.jsonl`` with its sidecar,
   where ``key`` hashes the input's content and the reward configuration. A later comparison
@@ -149,7 +149,7 @@ def score_raw(
     response_field: str | None = None,
 ) -> Path:
     """``path`` scored with ``rewards`` in the work directory (reused if done, resumed if killed)."""
-    from rewardhub.evaluation import EvalOptions, evaluate_files
+    from rewardhub.evaluate import EvalOptions, evaluate_files
 
     out = scored_path(path, rewards, tokenize, work_dir, (prompt_field, response_field))
     if _scored(out):

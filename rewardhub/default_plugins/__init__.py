@@ -1,1 +1,1 @@
-"""Built-in plugins: ordinary plugins, listed in ``rewardhub.plugins.DEFAULT_PLUGINS``."""
+"""Built-in plugins: ordinary plugins, listed in ``rewardhub.host.registry.DEFAULT_PLUGINS``."""

@@ -1,5 +1,6 @@
-"""Built-in diversity metrics and rewards (distinct-n, self-BLEU, repetition, n-gram entropy,
-repetition penalty, diversity bonus), registered exactly as a third-party plugin would."""
+"""The host's built-in plugin: every metric in :data:`rewardhub.metrics.METRICS` and every reward
+in :data:`rewardhub.rewards.REWARDS`, registered exactly as a third-party plugin would
+(``rewardhub plugins --all`` lists them; ``tests/test_plugin_loading.py`` checks the count)."""
 
 from rewardhub import hookimpl
 
@@ -14,7 +15,7 @@ def register_metrics(register):
 
 @hookimpl
 def register_rewards(register):
-    from rewardhub.metrics import REWARDS
+    from rewardhub.rewards import REWARDS
 
     for reward in REWARDS:
         register(reward)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import datasets
 import evaluate
 
-from rewardhub.rewards import Metric
+from rewardhub.host.kinds import Metric
 
 CITATION = "rewardhub built-in metrics; see the docstring of each metric for the paper it follows."
 

@@ -1,16 +1,16 @@
 """The base of the n-gram metrics: one tokenizer argument, one way to read responses, and the
-base of their mergeable states, which share one hashed chunk per (tokenizer, chunk)."""
+base of their mergeable states, which share one hashed chunk per (tokenizer, chunk); the
+argument checks the metrics and the host's token rewards (:mod:`rewardhub.rewards`) share."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Union
 
+from rewardhub.host.kinds import Metric
+from rewardhub.host.state import MetricState
 from rewardhub.metrics.hashed import HashedChunk, hashed_chunk
-from rewardhub.metrics.state import MetricState
-from rewardhub.rewards import Metric, Reward
 from rewardhub.text import Tokenizer, get_tokenizer
-from rewardhub.text.tokenizers import lowercased_tokens
 from rewardhub.types import Sample
 
 #: Metrics accept samples, or bare response strings for convenience.
@@ -32,28 +32,6 @@ def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
-
-
-class TokenReward(Reward):
-    """A reward over the tokens of the response (``tokenize``: a rewardhub tokenizer name),
-    read from the run's shared tokenizer memo; pure Python, so called in the calling thread."""
-
-    batch_size = 1024
-    pure_python = True
-
-    def __init__(self, tokenize: str):
-        self.tokenize = tokenize
-        self._tokenizer: Tokenizer | None = resolve_tokenizer(tokenize)
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        if self._tokenizer is None:
-            self._tokenizer = get_tokenizer(self.tokenize)
-        return self._tokenizer
-
-    def tokens(self, text: str, lowercase: bool = False) -> list[str]:
-        """The tokens of ``text`` (of ``text.lower()`` with ``lowercase``)."""
-        return lowercased_tokens(self.tokenizer, text) if lowercase else self.tokenizer(text)
 
 
 class NgramMetric(Metric):

@@ -47,10 +47,10 @@ import struct
 import zlib
 from collections.abc import Sequence
 
+from rewardhub.host.kinds import Metric
+from rewardhub.host.state import MetricState
 from rewardhub.metrics.base import Responses, response_texts
 from rewardhub.metrics.package_split import checked_tokenize
-from rewardhub.metrics.state import MetricState
-from rewardhub.rewards import Metric
 
 ALGORITHMS = ("gzip", "xz")
 

@@ -10,7 +10,7 @@ per-response average under its own name.
 No n-gram of an order at all (empty responses, responses shorter than n): 0.0 for that order
 (and, in ``distinct_avg``, a response without n-grams of that order counts as 0.0).
 
-States (mergeable, see :mod:`rewardhub.metrics.state`): ``distinct`` keeps the set of distinct
+States (mergeable, see :mod:`rewardhub.host.state`): ``distinct`` keeps the set of distinct
 n-gram hashes of each order and the total count (8 bytes per distinct n-gram);
 ``distinct_avg`` keeps, per n-gram total, the number of responses and the sum of their
 distinct counts (integers: O(longest response), not O(rows)).

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from rewardhub.host.state import MetricState
 from rewardhub.metrics.base import NgramMetric, Responses, response_texts
-from rewardhub.metrics.state import MetricState
 
 #: A sentence ends after a CJK full stop, exclamation or question mark; after ``.``, ``!``, ``?``
 #: or ``…`` followed by whitespace or the end; or at a line break.

@@ -27,13 +27,13 @@ that cross the boundary between the two parts. Tested in ``tests/test_metrics_sh
 
 from __future__ import annotations
 
+from rewardhub.host.kinds import Metric
+from rewardhub.host.state import MetricState
 from rewardhub.lazy import np
 from rewardhub.metrics.base import Responses, positive_int, response_texts
 from rewardhub.metrics.hash_sets import HashSet
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 from rewardhub.metrics.package_split import WHITESPACE_SPLITS, checked_tokenize, refuse, untokenizable
-from rewardhub.metrics.state import MetricState
-from rewardhub.rewards import Metric
 from rewardhub.text import get_tokenizer
 
 

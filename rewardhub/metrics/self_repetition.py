@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import math
 
+from rewardhub.host.kinds import Metric
+from rewardhub.host.state import MetricState
 from rewardhub.lazy import np
 from rewardhub.metrics.base import Responses, positive_int, response_texts
 from rewardhub.metrics.hash_sets import HashCounter
 from rewardhub.metrics.hashing import ngram_hashes
 from rewardhub.metrics.package_split import WHITESPACE_SPLITS, checked_tokenize, refuse, untokenizable
-from rewardhub.metrics.state import MetricState
-from rewardhub.rewards import Metric
 from rewardhub.text import get_tokenizer
 
 #: Odd multiplier folding a response index into an n-gram hash (collisions: as likely as between hashes).

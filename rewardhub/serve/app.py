@@ -39,7 +39,7 @@ from rewardhub.serve.http import (
     read_body,
     token_ok,
 )
-from rewardhub.serve.metrics import ServeMetrics
+from rewardhub.serve.prometheus import ServeMetrics
 from rewardhub.serve.protocols import MODULES
 from rewardhub.serve.service import Service
 from rewardhub.types import Sample

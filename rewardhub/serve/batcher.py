@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardhub.engine import Scorer
-from rewardhub.results import ScoreBatch
+from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample
 
 

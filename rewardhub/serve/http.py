@@ -28,7 +28,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rewardhub.serve.wire import DEADLINE_HEADER, dumps
+from rewardhub.remote.wire import DEADLINE_HEADER, dumps
 
 
 class ClientError(Exception):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardhub.engine import Scorer
-from rewardhub.results import ScoreBatch
+from rewardhub.engine.results import ScoreBatch
 from rewardhub.serve.batcher import Batcher, DeadlineExceeded, QueueFull, TooLarge
 from rewardhub.serve.http import ClientError
-from rewardhub.serve.metrics import ServeMetrics
+from rewardhub.serve.prometheus import ServeMetrics
 from rewardhub.types import Sample
 
 

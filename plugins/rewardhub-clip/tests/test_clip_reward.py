@@ -139,7 +139,7 @@ def test_clip_unreadable_image_fails_only_its_sample_through_the_engine(reward, 
 
 
 def test_clip_is_installed_and_built_from_config_args(clip_checkpoint, clip_images):
-    assert rewardhub.plugins.registry().entry("reward", "clip_similarity").distribution == "rewardhub-clip"
+    assert rewardhub.host.registry.registry().entry("reward", "clip_similarity").distribution == "rewardhub-clip"
     config = {"name": "clip_similarity", "args": {"model": clip_checkpoint["folder"], "mapping": "linear"}}
     with Scorer([config]) as scorer:
         result = scorer.score([Sample(CAPTION, images=[str(clip_images["red"])]), Sample("text only")])

@@ -108,7 +108,7 @@ def test_toxic_indices_rules():
 
 def test_discovered_through_entry_point_without_importing_torch():
     code = (
-        "import sys, rewardhub.plugins as p; r = p.registry(); "
+        "import sys, rewardhub.host.registry as p; r = p.registry(); "
         "e = r.rewards['toxicity']; print(e.distribution, e.version, 'torch' in sys.modules)"
     )
     env = {**os.environ, "REWARDHUB_LOAD_PLUGINS": "rewardhub-safety"}

@@ -94,8 +94,8 @@ def test_metrics_on_the_encoder_embeddings_and_merged_states(tiny):
 
 
 def test_registered_with_directions(tiny):
-    rewardhub.plugins.reset()
-    registry = rewardhub.plugins.registry()
+    rewardhub.host.registry.reset()
+    registry = rewardhub.host.registry.registry()
     assert {"vendi", "embedding_pairwise_similarity"} <= set(registry.metrics)
     assert Vendi.higher_is_better is True and EmbeddingPairwiseSimilarity.higher_is_better is False
     values = compute_metrics(

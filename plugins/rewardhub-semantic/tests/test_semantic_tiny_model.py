@@ -236,7 +236,7 @@ def test_shared_model_and_dtype(tiny):
 
 def test_discovered_through_entry_points_without_importing_torch():
     code = (
-        "import sys, rewardhub.plugins as p; r = p.registry(); "
+        "import sys, rewardhub.host.registry as p; r = p.registry(); "
         "print(r.rewards['semantic_redundancy'].distribution, r.metrics['semantic_diversity'].distribution, "
         "'torch' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""``POST /v1/score``: rewardhub's own protocol (shapes in :mod:`rewardhub.serve.wire`).
+"""``POST /v1/score``: rewardhub's own protocol (shapes in :mod:`rewardhub.remote.wire`).
 
 A sample is a row as ``eval`` reads it from JSONL, so the results equal ``eval``'s rows for
 the same samples. Errors name the field: ``samples[3].response: ...``, ``rewards[0]: ...``.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from rewardhub.io.schema import RowError, detect_layout, row_to_sample
+from rewardhub.remote.wire import result_rows
 from rewardhub.serve.http import field_error
 from rewardhub.serve.service import Service
-from rewardhub.serve.wire import result_rows
 from rewardhub.types import Sample
 
 _SCALARS = (str, int, float, bool)

@@ -1,0 +1,12 @@
+"""The batch scoring engine: :class:`Scorer` and what it is made of.
+
+- :mod:`~rewardhub.engine.scorer`: :class:`Scorer`, the one engine behind every door;
+- :mod:`~rewardhub.engine.calls`: how one reward's ``score()`` is called (thread rules,
+  timeouts), and :mod:`~rewardhub.engine.isolation`: pure-Python rewards in worker processes;
+- :mod:`~rewardhub.engine.results`: what a scorer returns (:class:`ScoreBatch`).
+"""
+
+from rewardhub.engine.results import ScoreBatch, ScoredSample
+from rewardhub.engine.scorer import Batch, Scorer, normalize, weighted_total
+
+__all__ = ["Batch", "ScoreBatch", "ScoredSample", "Scorer", "normalize", "weighted_total"]
