@@ -158,15 +158,15 @@ def test_naming_only_rewards_computes_the_builtin_metrics(only_ours, register_pl
             register(ModelMetric)
 
     register_plugin(MetricPlugin, "model-metric-plugin")
-    run_config = resolve_config(EvalOptions(rewards="repetition_penalty")).run
+    run_config = resolve_config(rewards="repetition_penalty").run
     registry = plugins.registry()
     builtin = sorted(n for n, e in registry.metrics.items() if e.distribution == "rewardhub")
     assert [m.name for m in run_config.metrics] == builtin and "model_metric" not in builtin
     result = evaluate_files([CHAT_EN], EvalOptions(rewards="repetition_penalty"))
     assert "distinct_1" in result.summary["metrics"] and result.metric_errors == {}
     # "none" names nothing: the other list keeps its default
-    assert resolve_config(EvalOptions(rewards="none")).run.metrics[-1].name in registry.metrics
-    assert {m.name for m in resolve_config(EvalOptions(rewards="none")).run.metrics} == set(registry.metrics)
+    assert resolve_config(rewards="none").run.metrics[-1].name in registry.metrics
+    assert {m.name for m in resolve_config(rewards="none").run.metrics} == set(registry.metrics)
 
 
 def test_a_reward_with_no_value_on_any_row_is_one_line_not_a_row(only_ours):
@@ -219,7 +219,7 @@ def test_reward_function_decorator_takes_requires_and_kind(register_plugin, monk
     plugins.reset()
     register_plugin(Plugin, "exact-plugin")
     kept, left_out = applicable(
-        resolve_config(EvalOptions(rewards="exact")).run.rewards, [rewardhub.Sample("a", reference=None)]
+        resolve_config(rewards="exact").run.rewards, [rewardhub.Sample("a", reference=None)]
     )
     assert kept == [] and left_out["exact"].startswith("needs 'reference'")
     with pytest.raises(ValueError, match="kind must be one of"):

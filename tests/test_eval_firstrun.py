@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from rewardhub.text.tokenizers import _huggingface
+from rewardhub.text.hub import load_tokenizer
 from tests.conftest import EVALDATA, ROOT
 
 CHAT_EN = str(EVALDATA / "chat_en.jsonl")
@@ -79,7 +79,7 @@ def test_the_probe_answers_once_and_offline_never_asks(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub, "probe", no_network)
     with pytest.raises(ValueError, match="HF_HUB_OFFLINE is set"):
-        _huggingface("another/not-cached-model")
+        load_tokenizer("another/not-cached-model")
 
 
 def test_a_local_tokenizer_directory_still_loads(tmp_path):
@@ -91,7 +91,7 @@ def test_a_local_tokenizer_directory_still_loads(tmp_path):
     raw = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     raw.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
-    assert _huggingface(str(tmp_path / "tok"))("hello world") == ["hello", "world"]
+    assert load_tokenizer(str(tmp_path / "tok"))("hello world") == ["hello", "world"]
 
 
 # -- Ctrl-C: say rows were kept only when some were ---------------------------------------------

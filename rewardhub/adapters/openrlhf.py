@@ -11,7 +11,7 @@ is ``tokenizer.decode(prompt_ids + response_ids, skip_special_tokens=False)``: t
 prompt, the response and its end-of-turn token. :func:`extract_response` recovers the
 response; ``labels`` become the samples' ``reference``. It returns OpenRLHF's shape
 ``{"rewards": ..., "scores": ..., "extra_logs": {<component>: ..., "rewardhub_missing": ...}}``
-as torch tensors when torch is installed (lists otherwise). OpenRLHF needs a number for every
+as torch tensors when torch is loaded, as it is in OpenRLHF (lists otherwise). OpenRLHF needs a number for every
 query: a missing value (a component, the total, or a query whose prompt is not found in it)
 is filled under ``REWARDHUB_MISSING_FILL`` (or ``missing_fill=`` when called directly): ``0.0``
 by default, another number, ``group_mean`` (the mean of the queries with the same prompt in
@@ -31,6 +31,7 @@ some of the served rewards. Simpler still: point ``--remote_rm_url`` at the serv
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -179,9 +180,9 @@ def reward_func(
 
 
 def _tensor(values: list[float]) -> Any:
-    """A float tensor when torch is installed (as OpenRLHF's examples return), else the list."""
-    try:
-        import torch
-    except ImportError:
+    """A float tensor when torch is loaded (OpenRLHF has loaded it by the time it calls this; its
+    examples return tensors), else the list. The adapter never imports torch itself."""
+    torch = sys.modules.get("torch")
+    if torch is None:
         return values
     return torch.tensor(values, dtype=torch.float32)

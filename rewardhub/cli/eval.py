@@ -145,9 +145,10 @@ def eval_command(
     terminated = threading.Event()
     try:
         with _sigterm_as_interrupt(terminated):
+            registry = plugins.registry(block)  # loaded once for the run
             if not quiet:
-                warn_failures(plugins.registry(block))
-            result = _run(files, options, quiet)
+                warn_failures(registry)
+            result = _run(files, options, registry, quiet)
     except (InputError, OutputError) as exc:
         fail(str(exc), EXIT_INPUT)
     except (ConfigError, plugins.PluginError, ResumeError, BackendError, ValueError) as exc:
@@ -212,20 +213,20 @@ def _sigterm_as_interrupt(terminated: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(files: tuple[str, ...], options: Any, quiet: bool) -> Any:
+def _run(files: tuple[str, ...], options: Any, registry: Any, quiet: bool) -> Any:
     """The run, with a progress bar on stderr when it is a terminal, named after each phase."""
     from rewardhub.evaluate import evaluate_files
 
     if quiet:  # (before importing rich: a tenth of a second at start-up nobody sees)
-        return evaluate_files(files, options)
+        return evaluate_files(files, options, registry=registry)
     from rich.console import Console
 
     console = Console(stderr=True)
     if not console.is_terminal:
-        return evaluate_files(files, options)
+        return evaluate_files(files, options, registry=registry)
     from rich.progress import Progress
 
     from rewardhub.cli.progress_bar import PhaseBar, columns
 
     with Progress(*columns(), console=console, transient=True) as bar:
-        return evaluate_files(files, options, progress=PhaseBar(bar))
+        return evaluate_files(files, options, progress=PhaseBar(bar), registry=registry)

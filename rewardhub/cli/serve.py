@@ -170,18 +170,24 @@ def _server_class(uvicorn: Any, stopping: Any) -> Any:
 
 def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
     from rewardhub.config import ConfigError
+    from rewardhub.config.resolve import resolve_config
     from rewardhub.engine import Scorer
-    from rewardhub.evaluate import EvalOptions, resolve_config
     from rewardhub.host import registry as plugins
 
     try:
-        run = resolve_config(  # --rewards as typed: eval's parsing (presets, the empty-list error)
-            EvalOptions(
-                rewards=opts["rewards"], metrics=None, config=opts["config"], missing=opts["missing"], block=block
-            )
+        registry = plugins.registry(block)
+        # --rewards as typed: eval's parsing (presets, the empty-list error)
+        run = resolve_config(
+            rewards=opts["rewards"], config=opts["config"], missing=opts["missing"], registry=registry
         ).run
         return Scorer(  # isolate: a pure-Python reward runs in worker processes, so it never holds up the event loop
-            run.rewards, missing=run.missing, timeout=opts["timeout"], tokenize=run.tokenize, block=block, isolate=True
+            run.rewards,
+            missing=run.missing,
+            timeout=opts["timeout"],
+            tokenize=run.tokenize,
+            block=block,
+            registry=registry,
+            isolate=True,
         )
     except (ConfigError, plugins.PluginError, ValueError) as exc:
         fail(str(exc), EXIT_CONFIG)

@@ -48,7 +48,7 @@ def compare(
     from rewardhub.compare.sides import load_sides
     from rewardhub.config import ConfigError
     from rewardhub.config.build import build_metrics
-    from rewardhub.evaluate import EvalOptions, resolve_config
+    from rewardhub.config.resolve import resolve_config
 
     if paired not in ("auto", "yes", "no"):
         raise ConfigError(f"paired must be auto, yes or no, got {paired!r}")
@@ -58,9 +58,7 @@ def compare(
         permutations = bootstrap
     if permutations < 0:
         raise ConfigError(f"permutations must be a number >= 0, got {permutations}")
-    run = resolve_config(
-        EvalOptions(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block)
-    ).run
+    run = resolve_config(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block).run
     side_a, side_b, reward_keys, notes = load_sides(
         a,
         b,

@@ -75,11 +75,9 @@ def write_report(
         keys = list(comparison.rewards)
     else:
         from rewardhub.compare.sides import load_side
-        from rewardhub.evaluate import EvalOptions, resolve_config
+        from rewardhub.config.resolve import resolve_config
 
-        run = resolve_config(
-            EvalOptions(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block)
-        ).run
+        run = resolve_config(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block).run
         side, keys, notes = load_side(
             list(files),
             run,

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rewardhub.config import ComponentConfig, parse_component
+from rewardhub.config.files import ComponentConfig, parse_component
 from rewardhub.host import registry as plugins
 from rewardhub.host.kinds import Metric, MetricFunction, Reward, RewardFunction, as_metric, as_reward
+from rewardhub.host.registry import Registry
 
 
 @dataclass
@@ -59,11 +60,11 @@ def _with_run_args(obj: Any, args: dict[str, Any], run_args: dict[str, Any]) -> 
     return {**args, **extra} if extra else args
 
 
-def _resolve(kind: str, item: Any, block: Iterable[str]) -> tuple[ComponentConfig, Any, str]:
+def _resolve(kind: str, item: Any, registry: Registry) -> tuple[ComponentConfig, Any, str]:
     """(config, object to build, distribution) for a name, a config entry or an object."""
     if isinstance(item, (str, dict, ComponentConfig)):
         config = parse_component(item, f"{kind}s")
-        entry = plugins.registry(block).entry(kind, config.name)
+        entry = registry.entry(kind, config.name)
         return config, entry.obj, entry.distribution
     name = getattr(item, "name", None) or getattr(item, "__name__", None) or type(item).__name__
     return ComponentConfig(str(name)), item, "local"
@@ -74,15 +75,17 @@ def build_rewards(
     *,
     tokenize: str | None = None,
     block: Iterable[str] = (),
+    registry: Registry | None = None,
     skipped: dict[str, str] | None = None,
 ) -> list[Component]:
     """Built rewards for names, config entries or reward objects, with their weights.
 
+    Names are looked up in ``registry`` (default: the process's, loaded without ``block``).
     With a ``skipped`` dict, a reward that cannot be built (it needs args the entry does not
     give, say) is left out and recorded there as ``{key: why}`` instead of raising: what the
     "everything installed" default wants, so one plugin cannot break it for everyone.
     """
-    return _build("reward", as_reward, items, {"tokenize": tokenize}, block, skipped)
+    return _build("reward", as_reward, items, {"tokenize": tokenize}, registry or plugins.registry(block), skipped)
 
 
 def build_metrics(
@@ -92,10 +95,14 @@ def build_metrics(
     sample: int | None = None,
     seed: int | None = None,
     block: Iterable[str] = (),
+    registry: Registry | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> list[Component]:
     """Built metrics for names, config entries or metric objects; ``sample``/``seed`` reach the
-    metrics that can sample (self-BLEU's hypotheses), ``tokenize`` every n-gram metric."""
-    return _build("metric", as_metric, items, {"tokenize": tokenize, "sample": sample, "seed": seed}, block)
+    metrics that can sample (self-BLEU's hypotheses), ``tokenize`` every n-gram metric.
+    ``registry`` and ``skipped`` as for :func:`build_rewards`."""
+    run_args = {"tokenize": tokenize, "sample": sample, "seed": seed}
+    return _build("metric", as_metric, items, run_args, registry or plugins.registry(block), skipped)
 
 
 def _build(
@@ -103,23 +110,31 @@ def _build(
     adapt: Any,
     items: Iterable[Any],
     run_args: dict[str, Any],
-    block: Iterable[str],
+    registry: Registry,
     skipped: dict[str, str] | None = None,
 ) -> list[Component]:
     components = []
     for item in items:
-        config, obj, dist = _resolve(kind, item, block)
+        config, obj, dist = _resolve(kind, item, registry)
         try:
             built: Reward | Metric = adapt(obj, **_with_run_args(obj, config.args, run_args))
-        except TypeError as exc:
+        except Exception as exc:  # a constructor that refuses its args (or their absence)
             error = plugins.PluginError(f"{kind} {config.key!r}: bad args {config.args}: {exc}")
             if skipped is None:
-                raise error from exc
-            skipped[config.key] = str(error)
+                if isinstance(exc, TypeError):
+                    raise error from exc
+                raise
+            skipped[config.key] = str(error if isinstance(exc, TypeError) else exc)
             continue
         components.append(Component(config.key, config.weight, config, built, dist))
     _unique(components)
     return components
+
+
+def close_all(components: Iterable[Component]) -> None:
+    """Close built components that were only built to be looked at (their models never loaded)."""
+    for component in components:
+        getattr(component.reward, "close", lambda: None)()
 
 
 def _unique(components: list[Component]) -> None:

@@ -23,8 +23,9 @@ from contextlib import suppress
 from itertools import islice
 from typing import Any
 
-from rewardhub.config import ComponentConfig
-from rewardhub.config.build import build_rewards
+from rewardhub.config.build import build_rewards, close_all
+from rewardhub.config.files import ComponentConfig
+from rewardhub.host.registry import Registry
 from rewardhub.io import InputError, JsonlReader, is_stream
 from rewardhub.types import Sample
 
@@ -70,21 +71,18 @@ def why_left_out(reward: Any, samples: Sequence[Sample]) -> str | None:
 
 
 def applicable(
-    configs: Sequence[ComponentConfig], samples: Sequence[Sample], block: Sequence[str] = ()
+    configs: Sequence[ComponentConfig],
+    samples: Sequence[Sample],
+    block: Sequence[str] = (),
+    registry: Registry | None = None,
 ) -> tuple[list[ComponentConfig], dict[str, str]]:
-    """``(the configs to run, {left-out key: why})`` for a default run on ``samples``."""
-    kept: list[ComponentConfig] = []
-    left_out: dict[str, str] = {}
-    for config in configs:
-        why = None
-        for component in build_rewards([config], block=block):
-            why = why_left_out(component.reward, samples)
-            getattr(component.reward, "close", lambda: None)()
-        if why is None:
-            kept.append(config)
-        else:
-            left_out[config.key] = why
-    return kept, left_out
+    """``(the configs to run, {left-out key: why})`` for a default run on ``samples``
+    (rewards looked up in ``registry``, default: the process's without ``block``)."""
+    components = build_rewards(configs, block=block, registry=registry)
+    why = {c.key: why_left_out(c.reward, samples) for c in components}
+    close_all(components)
+    kept = [config for config in configs if why[config.key] is None]
+    return kept, {key: reason for key, reason in why.items() if reason is not None}
 
 
 def describe_left_out(left_out: dict[str, str]) -> str:

@@ -38,6 +38,7 @@ from rewardhub.engine.calls import RewardBusyError, RewardCaller, as_list, check
 from rewardhub.engine.isolation import WorkerRaised, build_recipe
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.host.faults import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.host.registry import Registry
 from rewardhub.types import Sample, Score
 
 Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
@@ -58,8 +59,11 @@ class Scorer:
     - ``"propagate"``: the total is ``None``.
 
     Under every policy a sample with no component value at all gets a ``None`` total.
+    Names are looked up in ``registry`` (a :class:`~rewardhub.host.registry.Registry` a run
+    resolved once; default: the process's, loaded without the plugins in ``block``).
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
-    built without args, for the "every installed reward" default.
+    built without args, as the presets do (:func:`rewardhub.config.build.build_rewards`'s
+    ``skipped``: the one way to leave them out).
     ``cache_size`` keeps that many results per reward across calls (useful when scoring a
     file in chunks); within one call identical samples are always scored once.
     ``timeout`` (seconds, or ``None``) bounds each call of a reward. ``isolate`` says where a
@@ -80,6 +84,7 @@ class Scorer:
         block: Iterable[str] = (),
         skip_unbuildable: bool = False,
         isolate: bool | None = None,
+        registry: Registry | None = None,
     ):
         timeout = check_timeout(timeout)
         block = tuple(block)
@@ -88,7 +93,11 @@ class Scorer:
         #: With ``skip_unbuildable``, the rewards that could not be built, ``{key: why}``.
         self.skipped: dict[str, str] = {}
         self.components: list[Component] = build_rewards(
-            rewards, tokenize=tokenize, block=block, skipped=self.skipped if skip_unbuildable else None
+            rewards,
+            tokenize=tokenize,
+            block=block,
+            registry=registry,
+            skipped=self.skipped if skip_unbuildable else None,
         )
         for key, weight in (weights or {}).items():
             match = [c for c in self.components if c.key == key]

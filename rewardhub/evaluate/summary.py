@@ -1,7 +1,7 @@
 """Summaries of a run: per-reward statistics, the ``--json`` document and the people's table.
 
-:class:`SummaryBuilder` folds output rows (fresh or read back from a journal: the same dicts
-that are written) into, per reward, mean/std/min/max over the present values, how many are
+:class:`SummaryBuilder` folds the facts of scored rows (:class:`RowFacts`: of rows scored now,
+or read back from a journal) into, per reward, mean/std/min/max over the present values, how many are
 missing and why (``missing_reasons``: a reward's ``Score(None, {"reason": ...})``, or the
 error that stopped it), the labels rewards put in their info (``toxic``/``safe``), and how many
 inputs a reward says it truncated (``info["truncated"] is True``: a reward model's long samples;
@@ -17,10 +17,12 @@ on any row is not a row of zeros and dashes but one line under the table, with w
 
 from __future__ import annotations
 
+import json
 import math
 from array import array
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 #: At most this many distinct reasons per reward; the rarer ones are counted together.
@@ -51,14 +53,62 @@ def missing_reason(info: Any, error: str | None) -> str:
     return NO_REASON
 
 
-class SummaryBuilder:
-    """Folds scored output rows into the run's summary, each row once, in any order."""
+@dataclass
+class RowFacts:
+    """What the summary reads of one scored row: each reward's value, why a missing one is
+    missing, the labels and truncations rewards reported, the total and the error count. Small
+    and JSON-ready, so a Ray actor ships it beside the row's output line (the driver folds it in
+    without parsing the line)."""
 
-    def __init__(
-        self, keys: Sequence[str], n: int | None = None, *, with_total: bool, directions: dict[str, bool | None]
-    ):
+    rewards: dict[str, float | None]
+    total: float | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    truncated: list[str] = field(default_factory=list)
+    errors: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        rewards: dict[str, float | None],
+        infos: dict[str, Any],
+        errors: dict[str, str],
+        total: float | None,
+    ) -> RowFacts:
+        """The facts of a row scored now (``infos`` and ``errors`` by reward key)."""
+        facts = cls(dict(rewards), total, errors=len(errors))
+        for key, value in rewards.items():
+            info = infos.get(key)
+            if value is None:
+                facts.missing[key] = missing_reason(info, errors.get(key))
+            if not isinstance(info, dict):
+                continue
+            if isinstance(info.get("label"), str):
+                facts.labels[key] = info["label"]
+            if info.get("truncated") is True:
+                facts.truncated.append(key)
+        return facts
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> RowFacts:
+        """The facts of an output row read back (a journaled row of a resumed run)."""
+        infos = row.get("reward_info") or {}
+        return cls.of(row.get("rewards") or {}, infos, row.get("errors") or {}, row.get("reward"))
+
+    def to_json(self) -> str:
+        return json.dumps([self.rewards, self.total, self.missing, self.labels, self.truncated, self.errors])
+
+    @classmethod
+    def from_json(cls, text: str) -> RowFacts:
+        return cls(*json.loads(text))
+
+
+class SummaryBuilder:
+    """Folds the facts of scored rows into the run's summary, each row once, in any order."""
+
+    def __init__(self, keys: Sequence[str], *, with_total: bool, directions: dict[str, bool | None]):
         self.keys = list(keys)
-        self.n = 0  # rows added (``n`` is accepted for compatibility and not needed)
+        self.n = 0  # rows added
         self.with_total = with_total
         self.directions = directions
         self.values: dict[str, array] = {k: array("d") for k in self.keys}  # NaN: missing
@@ -68,26 +118,22 @@ class SummaryBuilder:
         self.totals = array("d")
         self.errors = 0
 
-    def add(self, index: int, row: dict[str, Any]) -> None:
-        rewards = row.get("rewards") or {}
-        infos = row.get("reward_info") or {}
-        errors = row.get("errors") or {}
+    def add(self, facts: RowFacts) -> None:
         self.n += 1
         for key in self.keys:
-            value, info = rewards.get(key), infos.get(key)
+            value = facts.rewards.get(key)
             self.values[key].append(math.nan if value is None else value)
             if value is None:
-                self.reasons[key][missing_reason(info, errors.get(key))] += 1
-            if not isinstance(info, dict):
-                continue
-            label = info.get("label")
-            if isinstance(label, str):
-                self.labels[key][label] += 1
-            if info.get("truncated") is True:
-                self.truncated[key] += 1
-        total = row.get("reward")
-        self.totals.append(math.nan if total is None else total)
-        self.errors += len(errors)
+                self.reasons[key][facts.missing.get(key, NO_REASON)] += 1
+            if key in facts.labels:
+                self.labels[key][facts.labels[key]] += 1
+        self.truncated.update(k for k in facts.truncated if k in self.values)
+        self.totals.append(math.nan if facts.total is None else facts.total)
+        self.errors += facts.errors
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        """Fold in an output row read back (a journaled row of a resumed run)."""
+        self.add(RowFacts.of_row(row))
 
     def result(self, metrics: dict[str, float], metric_directions: dict[str, bool | None], metric_errors: int) -> dict:
         """The summary document (the ``--json`` output)."""

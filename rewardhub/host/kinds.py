@@ -15,12 +15,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+from rewardhub.host.state import CollectingState, MetricState, run_state
 from rewardhub.types import Sample, Score
-
-if TYPE_CHECKING:
-    from rewardhub.host.state import MetricState
 
 #: Every field a reward may read; the engine uses a reward's ``inputs`` to find identical samples.
 SAMPLE_FIELDS = ("prompt", "response", "reference", "images", "history", "group", "meta")
@@ -136,14 +134,10 @@ class Metric:
     def compute(self, samples: Sequence[Sample]) -> dict[str, float]:
         if type(self).state is Metric.state:
             raise NotImplementedError(f"metric {self.name!r} implements neither compute() nor state()")
-        from rewardhub.host.state import run_state
-
         return run_state(self.state(), samples)
 
     def state(self) -> MetricState:
         """A fresh mergeable state of this metric (default: keep the samples, call compute)."""
-        from rewardhub.host.state import CollectingState
-
         return CollectingState(self)
 
     def __repr__(self) -> str:

@@ -337,7 +337,7 @@ def reset() -> None:
 
 
 def _host_version() -> str:
-    from rewardhub import __version__
+    from rewardhub._version import __version__
 
     return __version__
 

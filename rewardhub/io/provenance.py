@@ -27,7 +27,7 @@ def sidecar_path(output: str | Path) -> Path:
 
 def provenance(fingerprint: dict[str, Any], plugins: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
     """The sidecar document: versions, resolved config, inputs' hashes, time and results."""
-    from rewardhub import __version__
+    from rewardhub._version import __version__
 
     return {
         "rewardhub": __version__,

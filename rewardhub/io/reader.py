@@ -57,6 +57,12 @@ class InputError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+def row_error(path: str | Path, line: int, exc: RowError) -> InputError:
+    """The error of a bad row: ``path:line: field 'x': reason``."""
+    reason = f"field '{exc.field}': {exc}" if exc.field and f"'{exc.field}'" not in str(exc) else str(exc)
+    return InputError(path, line, reason, exc.field)
+
+
 @dataclass
 class Row:
     """A parsed input row: where it came from, its fields as read, and its sample."""
@@ -141,8 +147,7 @@ class JsonlReader:
                 sample_id = f"{name}:{line_no}" if several else line_no
                 sample = row_to_sample(data, layout, sample_id, base)
             except RowError as exc:
-                reason = f"field '{exc.field}': {exc}" if exc.field and f"'{exc.field}'" not in str(exc) else str(exc)
-                error = InputError(path, line_no, reason, exc.field)
+                error = row_error(path, line_no, exc)
                 if not self.skip_invalid:
                     raise error from None
                 self.skipped.append(error)
@@ -287,7 +292,7 @@ def _jsonl_records(handle: Any, limit: int) -> Iterator[tuple[int, dict[str, Any
         try:
             if isinstance(raw, int):
                 raise _too_long(raw, limit)
-            data = _parse(raw)
+            data = parse_line(raw)
         except RowError as exc:
             yield line_no, exc
             continue
@@ -359,7 +364,8 @@ def _array_records(path: str | Path, handle: Any) -> Iterator[tuple[int, dict[st
         pos = space.match(text, pos + 1).end()  # type: ignore[union-attr]
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One raw JSONL line as a row (``None`` for a blank line), or a :class:`RowError` saying why not."""
     text = _decode(raw)
     text = text.strip().lstrip("\ufeff")  # tolerate a byte-order mark
     if not text:

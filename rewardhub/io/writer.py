@@ -279,11 +279,15 @@ class ResumableWriter:
 
     def write(self, rows: Iterable[tuple[int, dict[str, Any]]]) -> None:
         """Journal one chunk of scored rows (fsynced, then committed)."""
+        self.write_lines((index, dumps(row)) for index, row in rows)
+
+    def write_lines(self, lines: Iterable[tuple[int, str]]) -> None:
+        """Journal one chunk of rows already serialised by :func:`dumps` (fsynced, then committed)."""
         parts, entries = [], []
         position = self._end
-        for index, row in rows:
+        for index, line in lines:
             prefix = f"{index}\t".encode()
-            data = _encode(dumps(row))
+            data = _encode(line)
             entries.append((index, position + len(prefix), len(data)))
             parts += [prefix, data, b"\n"]
             position += len(prefix) + len(data) + 1

@@ -27,6 +27,7 @@ from typing import Any
 
 from rewardhub.config.build import Component, build_metrics
 from rewardhub.host.progress import Listener, Progress, listening
+from rewardhub.host.registry import Registry
 from rewardhub.host.state import MetricState
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
@@ -119,12 +120,13 @@ class MetricsAccumulator:
         seed: int | None = None,
         components: Sequence[Component] | None = None,
         block: Sequence[str] = (),
+        registry: Registry | None = None,
     ):
-        self.components = list(
-            components
-            if components is not None
-            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed, block=block)
-        )
+        if components is None:
+            components = build_metrics(
+                metrics, tokenize=tokenize, sample=sample, seed=seed, block=block, registry=registry
+            )
+        self.components = list(components)
         self.by_group = by_group
         self.errors: dict[str, str] = {}
         self.states: dict[str, MetricState] = {}

@@ -129,38 +129,6 @@ def _sacrebleu(name: str) -> Tokenizer:
     return lambda text: tok(text).split()
 
 
-def _huggingface(path: str) -> Tokenizer:
-    """A Hugging Face tokenizer's ``tokenize``: a local directory, else from the local cache,
-    else from the hub, asked only when a bounded probe finds it reachable and never with
-    ``HF_HUB_OFFLINE`` set (:mod:`rewardhub.text.hub`): offline, a one-line error at once."""
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:  # the host does not depend on transformers
-        raise ValueError(f"tokenizer 'hf:{path}' needs the transformers package: pip install transformers") from None
-    from pathlib import Path
-
-    from rewardhub.text import hub
-
-    if Path(path).expanduser().is_dir():
-        return AutoTokenizer.from_pretrained(str(Path(path).expanduser())).tokenize
-    try:  # the local cache first: no network
-        return AutoTokenizer.from_pretrained(path, local_files_only=True).tokenize
-    except Exception:
-        pass
-    if hub.hub_offline():
-        raise ValueError(
-            f"{path!r} is not a local directory nor in the local Hugging Face cache, and HF_HUB_OFFLINE is set: "
-            "download it first, or give a local directory"
-        )
-    problem = hub.probe(path)
-    if problem is not None:
-        raise ValueError(
-            f"{path!r} is not a local directory nor in the local Hugging Face cache, and {hub.hub_endpoint()} "
-            f"cannot be reached ({problem}): give a local directory, or set HF_ENDPOINT to a mirror"
-        )
-    return AutoTokenizer.from_pretrained(path).tokenize
-
-
 def _on_first_use(build: Callable[[], Tokenizer]) -> Tokenizer:
     """A tokenizer built when first called: English-only runs never import sacrebleu's zh."""
     built: list[Tokenizer] = []
@@ -183,7 +151,9 @@ def get_tokenizer(name: str = "auto") -> Tokenizer:
     if name in ("intl", "zh", "char"):
         return CachedTokenizer(_sacrebleu(name))
     if name.startswith("hf:") and len(name) > 3:
-        return CachedTokenizer(_huggingface(name[3:]))
+        from rewardhub.text.hub import load_tokenizer
+
+        return CachedTokenizer(load_tokenizer(name[3:]))
     if name == "auto":
         zh, latin = _on_first_use(lambda: _sacrebleu("zh")), _sacrebleu("13a")
         return CachedTokenizer(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from rewardhub import devices
-from rewardhub_clip.reward import PRECISIONS
+from rewardhub_clip.precision import PRECISIONS
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"

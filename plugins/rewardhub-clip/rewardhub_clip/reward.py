@@ -26,12 +26,12 @@ from typing import Any
 import rewardhub
 from rewardhub import Sample, Score
 from rewardhub_clip.images import ImageLoadError, image_key, image_refs, load_image
+from rewardhub_clip.precision import PRECISIONS
 
 __version__ = "0.1.0"
 
 MAPPINGS = ("clipscore", "linear")
 REDUCTIONS = ("mean", "max", "min")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16", "pure_fp16", "pure_bf16")  # open_clip's names
 
 
 def map_cosine(cosine: float, mapping: str = "clipscore", scale: float = 2.5) -> float:

@@ -30,7 +30,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from rewardhub.evaluate.rows import BackendError
+from rewardhub.evaluate.backends.base import BackendError
 
 INSTALL = 'pip install "rewardhub[ray]"'
 #: Seconds the TCP dial of a cluster address gets.

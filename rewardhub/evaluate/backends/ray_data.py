@@ -4,17 +4,20 @@
   ``(file, line, raw)`` rows (line numbers as the local reader counts them, so ids and error
   messages are the same).
 - **Score**: ``map_batches`` over an actor pool (``ActorPoolStrategy(size=actors)``); each actor
-  builds one :class:`~rewardhub.evaluate.rows.LineScorer` (one Scorer, so a model loads once
-  per actor; ``num_gpus=gpus_per_actor``). When a reward is group-aware, or metrics are wanted
-  per group, rows are grouped first (``groupby(group).map_groups``: every call gets whole
-  groups) and sorted back into input order (``sort(file, line)``).
+  parses its lines as the local reader does (:class:`~rewardhub.evaluate.row_path.LineParser`)
+  and scores them through the row path every backend shares
+  (:class:`~rewardhub.evaluate.row_path.RowScorer`, over one Scorer built once per actor, so a
+  model loads once per actor; ``num_gpus=gpus_per_actor``). When a reward is group-aware, or
+  metrics are wanted per group, rows are grouped first (``groupby(group).map_groups``: every
+  call gets whole groups) and sorted back into input order (``sort(file, line)``).
 - **Metrics**: the whole-set states run as their own ordered ``map_batches`` pass over the
   same lines (two passes for self-BLEU: the pass-0 states of every batch are merged on the
   driver, started on pass 1 and shipped back to the actors). Per-group values are folded in
   the scoring actors and their means merged on the driver. Merges are exact, so the numbers
   are the local backend's.
-- **Write**: the driver receives the output lines in input order (``preserve_order``) and
-  writes them as the local backend does: same bytes, same sidecar.
+- **Write**: the driver receives the output lines in input order (``preserve_order``), each
+  with the facts the summary reads, and journals the lines as they are (no parsing, no second
+  serialisation): same bytes, same sidecar as the local backend.
 
 The driver's serial work is the write (one output line per row) and the merges: per batch one
 small pass-0 state and, for self-BLEU, 8 bytes per row and order. ``address`` (or
@@ -28,15 +31,38 @@ from __future__ import annotations
 import io
 import json
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rewardhub.evaluate.backends.ray_connect import INSTALL, RaySettings, connect, prepare, require_ray, stop
-from rewardhub.evaluate.rows import BackendError, LineScorer, RunSpec, ScoredLine, decode_results, encode_results
+from rewardhub.evaluate.backends.ray_connect import RaySettings
+from rewardhub.evaluate.row_path import LineParser, RawLine, RowScorer
+from rewardhub.evaluate.summary import RowFacts
+from rewardhub.io import Row
+from rewardhub.io.schema import Layout
+from rewardhub.types import Sample
 
 if TYPE_CHECKING:
-    from rewardhub.io.schema import RowError
+    from rewardhub.metrics.runner import MetricsAccumulator
+
+
+@dataclass
+class RunSpec:
+    """What an actor needs to rebuild the run's row path (picklable): the inputs, the layouts
+    the driver's reading found, how to build the scorer, and whether rows get a total."""
+
+    paths: list[str]
+    layouts: dict[str, Layout]
+    scorer: Callable[[], Any]
+    with_total: bool
+
+    def parser(self) -> LineParser:
+        return LineParser(self.paths, self.layouts)
+
+
+#: One scored line as a batch carries it: file, line, output line, input error, facts (JSON).
+Scored = tuple[int, int, str, str, str]
 
 
 def _split_lines(row: dict[str, Any], files: dict[str, int]) -> Iterator[dict[str, Any]]:
@@ -72,10 +98,10 @@ def read_lines(ray: Any, paths: list[str]) -> Any:
     return source.flat_map(_split_lines, fn_kwargs={"files": files})
 
 
-def _rows(batch: dict[str, Any]) -> list[tuple[int, int, bytes | int | RowError]]:
+def _rows(batch: dict[str, Any]) -> list[RawLine]:
     from rewardhub.io.schema import RowError
 
-    rows: list[tuple[int, int, bytes | int | RowError]] = []
+    rows: list[RawLine] = []
     for f, n, raw, size, error in zip(batch["file"], batch["line"], batch["raw"], batch["size"], batch["error"]):
         if error:
             message, field = json.loads(str(error))
@@ -87,8 +113,8 @@ def _rows(batch: dict[str, Any]) -> list[tuple[int, int, bytes | int | RowError]
 
 def _group_keys(batch: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     """Adds the ``group`` column (a task: parsing only, no scorer is built)."""
-    lines = LineScorer(spec)
-    batch["group"] = [lines.group_key(*row) for row in _rows(batch)]
+    parser = spec.parser()
+    batch["group"] = [parser.group_key(*row) for row in _rows(batch)]
     return batch
 
 
@@ -109,28 +135,62 @@ class _Accumulators:
         return MetricsAccumulator(components=self.components)
 
 
+class _LinePath:
+    """An actor's row path: its parser and its row scorer (one Scorer, built on first use)."""
+
+    def __init__(self, spec: RunSpec):
+        self.spec, self.parser = spec, spec.parser()
+        self._rows: RowScorer | None = None
+
+    def score(self, lines: Sequence[RawLine]) -> list[Scored]:
+        """Score a chunk of raw lines, in order; a bad line is its error, a blank one left out."""
+        parsed = [(file, line_no, self.parser.parse(file, line_no, raw)) for file, line_no, raw in lines]
+        valid = [row for _, _, row in parsed if isinstance(row, Row)]
+        if valid and self._rows is None:
+            self._rows = RowScorer(self.spec.scorer(), self.spec.with_total)
+        scored = iter(self._rows.score(valid) if valid else [])
+        out: list[Scored] = []
+        for file, line_no, row in parsed:
+            if isinstance(row, Row):
+                line = next(scored)
+                out.append((file, line_no, line.text, "", line.facts.to_json()))
+            elif row is not None:
+                out.append((file, line_no, "", str(row), ""))
+        return out
+
+    def samples(self, lines: Sequence[RawLine]) -> list[Sample]:
+        """The samples of the valid lines of a chunk (what the metrics fold in)."""
+        return [row.sample for row in self.parser.rows(lines) if isinstance(row, Row)]
+
+
+def _columns(scored: list[Scored]) -> dict[str, list[Any]]:
+    names = ("file", "line", "text", "error", "facts")
+    return {name: [item[i] for item in scored] for i, name in enumerate(names)}
+
+
 class _ScoreActor:
-    """One per actor: a LineScorer built once. Per call, a batch of lines; with ``grouped``, a
+    """One per actor: its row path built once. Per call, a batch of lines; with ``grouped``, a
     whole block of the hash-partitioned dataset (whole groups), scored in chunks of whole
     groups, members in input order, each group also folded into the per-group metrics."""
 
     def __init__(self, spec: RunSpec, grouped: bool, chunk: int, group_metrics: Callable[[], Any] | None = None):
-        self.lines = LineScorer(spec)
+        self.lines = _LinePath(spec)
         self.grouped, self.chunk = grouped, chunk
         self.group_metrics = _Accumulators(group_metrics) if group_metrics is not None else None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         rows = _rows(batch)
         if not self.grouped:
-            out = encode_results(self.lines.score(rows))
+            out = _columns(self.lines.score(rows))
             out["state"] = [b""] * len(out["file"])
             return out
         rows.sort(key=lambda row: (row[0], row[1]))
-        groups: dict[str, list[tuple[int, int, bytes | int | RowError]]] = {}
+        groups: dict[str, list[RawLine]] = {}
         for row in rows:
-            groups.setdefault(self.lines.group_key(*row), []).append(row)
+            groups.setdefault(self.lines.parser.group_key(*row), []).append(row)
         accumulator = self.group_metrics() if self.group_metrics is not None else None
-        results, chunk = [], []
+        results: list[Scored] = []
+        chunk: list[RawLine] = []
         for members in groups.values():
             chunk.extend(members)
             if accumulator is not None:
@@ -141,7 +201,7 @@ class _ScoreActor:
                 results += self.lines.score(chunk)
                 chunk = []
         results += self.lines.score(chunk)
-        out = encode_results(results)
+        out = _columns(results)
         out["state"] = [b""] * len(out["file"])
         if accumulator is not None and out["state"]:
             out["state"][0] = pickle.dumps(accumulator)
@@ -154,7 +214,7 @@ class _MetricsActor:
     frozen state shipped from the driver)."""
 
     def __init__(self, spec: RunSpec, pass_: int, accumulator: Any):
-        self.lines = LineScorer(spec)
+        self.lines = _LinePath(spec)
         self.pass_ = pass_
         # pass 0: fresh accumulators (one per batch); later passes: the frozen state
         self.accumulator = _Accumulators(accumulator) if pass_ == 0 else accumulator
@@ -177,9 +237,9 @@ def score(
     *,
     grouped: bool,
     group_metrics: Callable[[], Any] | None = None,
-) -> Iterator[tuple[list[ScoredLine], list[Any]]]:
-    """Score every line of ``spec.paths`` on the actor pool: ``(results, group states)`` per
-    batch, in input order."""
+) -> Iterator[tuple[list[tuple[str, str, RowFacts | None]], list[MetricsAccumulator]]]:
+    """Score every line of ``spec.paths`` on the actor pool: per batch, in input order, each
+    line's ``(output line, input error, facts)`` and the batch's per-group metric states."""
     lines = read_lines(ray, spec.paths)
     actors = ray.data.ActorPoolStrategy(size=max(1, settings.actors))
     resources = {"num_cpus": settings.cpus_per_actor, "num_gpus": settings.gpus_per_actor or None}
@@ -208,7 +268,11 @@ def score(
         )
     for batch in scored.iter_batches(batch_size=settings.batch_size, batch_format="numpy"):
         states = [pickle.loads(bytes(s)) for s in batch["state"] if len(s)]
-        yield decode_results(batch), states
+        results = [
+            (str(text), str(error), RowFacts.from_json(str(facts)) if not error else None)
+            for text, error, facts in zip(batch["text"], batch["error"], batch["facts"])
+        ]
+        yield results, states
 
 
 def metric_pass(ray: Any, spec: RunSpec, settings: RaySettings, pass_: int, accumulator: Any) -> Iterator[Any]:
@@ -228,15 +292,4 @@ def metric_pass(ray: Any, spec: RunSpec, settings: RaySettings, pass_: int, accu
             yield pickle.loads(bytes(state))
 
 
-__all__ = [
-    "INSTALL",
-    "BackendError",
-    "RaySettings",
-    "connect",
-    "metric_pass",
-    "prepare",
-    "read_lines",
-    "require_ray",
-    "score",
-    "stop",
-]
+__all__ = ["RunSpec", "metric_pass", "read_lines", "score"]

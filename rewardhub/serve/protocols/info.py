@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import rewardhub
+from rewardhub._version import __version__
 from rewardhub.serve.http import ClientError
 from rewardhub.serve.service import Service
 
@@ -19,7 +19,7 @@ async def health(body: Any, service: Service, deadline: float | None) -> dict[st
 
 
 async def rewards(body: Any, service: Service, deadline: float | None) -> dict[str, Any]:
-    return {"rewardhub": rewardhub.__version__, "missing": service.missing, "rewards": service.describe()}
+    return {"rewardhub": __version__, "missing": service.missing, "rewards": service.describe()}
 
 
 ROUTES = (("/health", "GET", health), ("/v1/rewards", "GET", rewards))
