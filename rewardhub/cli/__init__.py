@@ -10,16 +10,20 @@ command never replaces a built-in one (it is skipped with a warning).
 Every listing command takes ``--json``; people get tables, and ``eval`` a progress bar on
 stderr. Bad input and bad configuration end with one line naming the file, line and field, and
 a non-zero exit (1: input or output, 2: configuration or usage, 130: interrupted, Ctrl-C at
-any moment): never a traceback. Tested in ``tests/test_cli_*.py``.
+any moment): never a traceback (:mod:`rewardhub.cli.errors`, the one mapping every command
+uses; the options several commands share are :mod:`rewardhub.cli.options`). Tested in ``tests/test_cli_*.py``.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
+
+from rewardhub.cli.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from rewardhub.cli.errors import interrupted
+from rewardhub.cli.output import warn
 
 #: Built-in commands: name -> ("module:attribute" of the click command, one-line help).
 #: Add one with one line; it is imported only when it runs.
@@ -34,7 +38,6 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("rewardhub.cli.compare:report_command", "One self-contained HTML page of a run or a comparison."),
 }
 
-EXIT_INTERRUPTED = 130
 
 
 def load_builtin(name: str) -> click.Command:
@@ -70,12 +73,6 @@ class RewardhubGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             interrupted()
-
-
-def interrupted(detail: str = "") -> None:
-    """Ctrl-C: one line and exit status 130, never a traceback."""
-    click.echo(f"rewardhub: interrupted{detail}", err=True)
-    sys.exit(EXIT_INTERRUPTED)
 
 
 _plugin_commands: dict[tuple[str, ...], tuple[Any, dict[str, click.Command]]] = {}
@@ -126,10 +123,6 @@ def commands_by_plugin(pm: Any) -> list[tuple[str, dict[str, click.Command] | Ba
             continue
         out.append((impl.plugin_name, dict(scratch.commands)))
     return out
-
-
-def warn(message: str) -> None:
-    click.echo(f"rewardhub: warning: {message}", err=True)
 
 
 @click.group(cls=RewardhubGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,23 +9,19 @@ from typing import Any
 
 import click
 
-from rewardhub.cli.output import EXIT_CONFIG, EXIT_INPUT, fail, print_json
+from rewardhub.cli import options
+from rewardhub.cli.errors import EXIT_CONFIG, EXIT_INTERRUPTED, fail, one_line_errors
+from rewardhub.cli.output import print_json
 
 
 def _run(fn: Any) -> Any:
     """Call ``fn()``, turning bad input and configuration into one-line errors."""
-    from rewardhub.config import ConfigError
-    from rewardhub.host import registry as plugins
-    from rewardhub.io import InputError, OutputError, ResumeError
-
     try:
-        return fn()
-    except InputError as exc:
-        fail(str(exc), EXIT_INPUT)
-    except (ConfigError, plugins.PluginError, ResumeError, OutputError, ValueError, OSError) as exc:
-        fail(str(exc), EXIT_CONFIG)
+        with one_line_errors():
+            return fn()
     except KeyboardInterrupt:
-        fail("interrupted; scoring done so far is journaled in the work directory: run again to resume", 130)
+        journaled = "scoring done so far is journaled in the work directory: run again to resume"
+        fail(f"interrupted; {journaled}", EXIT_INTERRUPTED)
 
 
 REWARDS_HELP = "Rewards to compare (default: all the scored files hold; raw files: as eval)."
@@ -37,16 +33,14 @@ WORK_DIR_HELP = "Where raw files get scored, journaled and kept (default .reward
 def comparison_options(fn: Any) -> Any:
     """The options ``compare`` and ``report --compare`` share (names and meaning as ``eval``)."""
     choice, level = click.Choice(["auto", "yes", "no"]), click.FloatRange(0, 1, min_open=True, max_open=True)
-    options = [
-        click.option("--rewards", metavar="NAME[:WEIGHT],...", help=REWARDS_HELP),
-        click.option(
-            "--metrics", metavar="NAME,...", help="Corpus metrics to compare (default as eval: all installed)."
-        ),
-        click.option("--config", type=click.Path(exists=True, dir_okay=False), help="YAML config: rewards, metrics."),
+    decorators = [
+        options.rewards(REWARDS_HELP),
+        options.metrics("Corpus metrics to compare (default as eval: all installed)."),
+        options.config(),
         click.option("--by", "by", metavar="FIELD", help="Split the files into the two sides by this field's value."),
         click.option("--a", "a_value", metavar="VALUE", help="With --by: the value that makes side A."),
         click.option("--b", "b_value", metavar="VALUE", help="With --by: the value that makes side B."),
-        click.option("--tokenize", metavar="NAME", help="Tokenizer for n-gram metrics and rewards (auto, 13a, zh...)."),
+        options.tokenize(),
         click.option("--paired", type=choice, default="auto", show_default=True, help=PAIRED_HELP),
         click.option(
             "--permutations",
@@ -61,11 +55,10 @@ def comparison_options(fn: Any) -> Any:
         click.option("--confidence", type=level, default=0.95, show_default=True, help="Level of the intervals."),
         click.option("--by-group", is_flag=True, help="Also compare metrics computed per group, averaged."),
         click.option("--work-dir", type=click.Path(file_okay=False), help=WORK_DIR_HELP),
-        click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected)."),
-        click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected)."),
+        options.fields(),
     ]
-    for option in reversed(options):
-        fn = option(fn)
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
     return fn
 
 
@@ -80,8 +73,8 @@ def _comparison(obj: dict[str, Any], a: Any, b: Any, quiet: bool, **kw: Any) -> 
 @click.command(name="compare")
 @click.argument("files", nargs=-1, required=True, metavar="A [B]")
 @comparison_options
-@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No messages on stderr.")
+@options.as_json("Print the comparison as JSON.")
+@options.quiet()
 @click.pass_obj
 def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, quiet: bool, **kw: Any) -> None:
     """Did B change anything? Each reward's and metric's delta B - A with a confidence interval.
@@ -122,7 +115,7 @@ def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, 
     show_default=True,
     help="Highest and lowest samples shown per reward.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No messages on stderr.")
+@options.quiet()
 @click.pass_obj
 def report_command(
     obj: dict[str, Any],

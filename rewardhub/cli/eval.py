@@ -20,81 +20,46 @@ from typing import Any
 
 import click
 
-from rewardhub.cli.output import EXIT_CONFIG, EXIT_INPUT, fail, print_json, warn_failures
-
-EXIT_TERMINATED = 128 + signal.SIGTERM
+from rewardhub.cli import options
+from rewardhub.cli.errors import EXIT_CONFIG, EXIT_TERMINATED, fail, interrupted, one_line_errors
+from rewardhub.cli.output import print_json, warn_failures
+from rewardhub.evaluate.backends import BACKEND_NAMES
+from rewardhub.evaluate.options import CHUNK_SIZE
 
 
 @click.command(name="eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option(
-    "--rewards",
-    "rewards",
-    metavar="NAME[:WEIGHT],...",
-    help="Rewards to run, with weights: their weighted total is reported. Presets: none, builtin, all. "
-    "Default (no --rewards/--config): every installed reward, side by side, no total.",
+@options.rewards(
+    "Rewards to run, with weights: their weighted total is reported. Presets: none, builtin, all. "
+    "Default (no --rewards/--config): every installed reward that applies to the data, side by side, no total."
 )
-@click.option(
-    "--metrics",
-    "metrics",
-    metavar="NAME,...",
-    help="Corpus metrics to compute. Presets: none, builtin, all. Default: every installed one.",
-)
-@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False), help="YAML config: rewards, metrics.")
+@options.metrics("Corpus metrics to compute. Presets: none, builtin, all. Default: every installed one.")
+@options.config()
 @click.option("-o", "--output", type=click.Path(), help="Write scored rows here (JSONL), with OUT.meta.json beside it.")
 @click.option("--by-group", is_flag=True, help="Also compute metrics per group (same prompt) and average.")
-@click.option(
-    "--tokenize", metavar="NAME", help="Tokenizer for n-gram metrics and rewards (auto, 13a, zh, hf:PATH...)."
-)
-@click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected).")
-@click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected).")
-@click.option("--skip-invalid", is_flag=True, help="Skip and count malformed rows instead of stopping.")
+@options.tokenize()
+@options.fields()
+@options.skip_invalid()
 @click.option("--resume", is_flag=True, help="Continue a killed run of the same command from OUTPUT.partial.")
+@options.missing()
+@options.timeout()
 @click.option(
-    "--missing", type=click.Choice(["skip", "renormalize", "propagate"]), help="Total when a reward has no value."
-)
-@click.option("--timeout", type=float, metavar="SECONDS", help="Give up on a reward call after this long.")
-@click.option(
-    "--chunk-size", type=click.IntRange(min=1), default=512, show_default=True, help="Rows per journaled chunk."
+    "--chunk-size", type=click.IntRange(min=1), default=CHUNK_SIZE, show_default=True, help="Rows per journaled chunk."
 )
 @click.option("--sample", type=click.IntRange(min=1), metavar="K", help="Metrics that can sample (self-BLEU) use K.")
 @click.option("--seed", type=int, metavar="S", help="Seed for --sample (default 0).")
 @click.option(
-    "--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where to score."
+    "--backend", type=click.Choice(BACKEND_NAMES), default="local", show_default=True, help="Where to score."
 )
 @click.option("--ray-address", metavar="ADDR", help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray).")
 @click.option("--ray-actors", type=click.IntRange(min=1), default=2, show_default=True, help="Scorer actors (ray).")
 @click.option(
     "--ray-gpus-per-actor", type=click.FloatRange(min=0), default=0.0, show_default=True, help="GPUs per actor (ray)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no warnings.")
+@options.as_json("Print the summary as JSON.")
+@options.quiet("No progress bar, no warnings.")
 @click.pass_obj
-def eval_command(
-    obj: dict[str, Any],
-    files: tuple[str, ...],
-    rewards: str | None,
-    metrics: str | None,
-    config: str | None,
-    output: str | None,
-    by_group: bool,
-    tokenize: str | None,
-    prompt_field: str | None,
-    response_field: str | None,
-    skip_invalid: bool,
-    resume: bool,
-    missing: str | None,
-    timeout: float | None,
-    chunk_size: int,
-    sample: int | None,
-    seed: int | None,
-    backend: str,
-    ray_address: str | None,
-    ray_actors: int,
-    ray_gpus_per_actor: float,
-    as_json: bool,
-    quiet: bool,
-) -> None:
+def eval_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, quiet: bool, **given: Any) -> None:
     """Score FILES (JSONL, a JSON array, or plain text; '-' for stdin) with rewards and metrics.
 
     \b
@@ -103,61 +68,25 @@ def eval_command(
     rewardhub eval a.jsonl b.jsonl --by-group --json
     rewardhub eval a.jsonl b.jsonl --backend ray --ray-actors 8 -o scored.jsonl
     """
-    if resume and not output:
-        fail("--resume needs -o/--output (the run to continue)", EXIT_CONFIG)
-    from rewardhub.engine.calls import check_timeout
-
-    try:
-        check_timeout(timeout, "--timeout")  # the same check as serve's and the Scorer's
-    except ValueError as exc:
-        fail(str(exc), EXIT_CONFIG)
-    from rewardhub.cli import interrupted
-    from rewardhub.config import ConfigError
     from rewardhub.evaluate import EvalOptions
-    from rewardhub.evaluate.backends import BackendError
     from rewardhub.host import registry as plugins
-    from rewardhub.io import InputError, OutputError, ResumeError
     from rewardhub.io.writer import companion, has_committed_rows
 
-    block = obj["block"]
-    options = EvalOptions(
-        rewards=rewards,
-        metrics=metrics,
-        config=config,
-        output=output,
-        by_group=by_group,
-        resume=resume,
-        skip_invalid=skip_invalid,
-        prompt_field=prompt_field,
-        response_field=response_field,
-        tokenize=tokenize,
-        missing=missing,
-        timeout=timeout,
-        chunk_size=chunk_size,
-        sample=sample,
-        seed=seed,
-        block=block,
-        backend=backend,
-        ray_address=ray_address,
-        ray_actors=ray_actors,
-        ray_gpus_per_actor=ray_gpus_per_actor,
-    )
+    run = EvalOptions(**given, block=obj["block"])  # the options go to the run as they were given
+    if run.resume and not run.output:
+        fail("--resume needs -o/--output (the run to continue)", EXIT_CONFIG)
     terminated = threading.Event()
     try:
-        with _sigterm_as_interrupt(terminated):
-            registry = plugins.registry(block)  # loaded once for the run
+        with _sigterm_as_interrupt(terminated), one_line_errors():
+            registry = plugins.registry(run.block)  # loaded once for the run
             if not quiet:
                 warn_failures(registry)
-            result = _run(files, options, registry, quiet)
-    except (InputError, OutputError) as exc:
-        fail(str(exc), EXIT_INPUT)
-    except (ConfigError, plugins.PluginError, ResumeError, BackendError, ValueError) as exc:
-        fail(str(exc), EXIT_CONFIG)
+            result = _run(files, run, registry, quiet)
     except KeyboardInterrupt:
-        journal = companion(output, ".partial") if output else None
+        journal = companion(run.output, ".partial") if run.output else None
         detail = ""
         if journal is not None and has_committed_rows(journal):
-            how = "--resume --backend local" if backend == "ray" else "--resume"
+            how = "--resume --backend local" if run.backend == "ray" else "--resume"
             detail = f"; rows scored so far are kept in {journal}: re-run with {how}"
         if terminated.is_set():
             click.echo(f"rewardhub: terminated{detail}", err=True)

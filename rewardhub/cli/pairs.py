@@ -10,7 +10,8 @@ from dataclasses import asdict
 
 import click
 
-from rewardhub.cli.output import EXIT_INPUT, fail
+from rewardhub.cli import options
+from rewardhub.cli.errors import one_line_errors
 
 
 @click.command(name="pairs")
@@ -26,11 +27,10 @@ from rewardhub.cli.output import EXIT_INPUT, fail
     help="Keep a pair only if the chosen score beats the rejected one by at least this much.",
 )
 @click.option("--all-pairs", is_flag=True, help="Every pair of responses above the margin, not only best vs worst.")
-@click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected).")
-@click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected).")
-@click.option("--skip-invalid", is_flag=True, help="Skip and count malformed rows instead of stopping.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@options.fields()
+@options.skip_invalid()
+@options.as_json("Print what was done as JSON on stdout.")
+@options.quiet("No summary on stderr.")
 def pairs_command(
     files: tuple[str, ...],
     output: str,
@@ -53,10 +53,9 @@ def pairs_command(
     rewardhub eval samples.jsonl --rewards entropy,repetition_penalty -o scored.jsonl
     rewardhub pairs scored.jsonl -o prefs.jsonl --min-margin 0.1
     """
-    from rewardhub.io import InputError
     from rewardhub.pairs import pairs_from_files
 
-    try:
+    with one_line_errors():  # bad input, an output that cannot be written: one line, status 1
         _, stats = pairs_from_files(
             files,
             output,
@@ -66,10 +65,6 @@ def pairs_command(
             response_field=response_field,
             skip_invalid=skip_invalid,
         )
-    except InputError as exc:
-        fail(str(exc), EXIT_INPUT)
-    except OSError as exc:
-        fail(f"{output}: {exc.strerror}", EXIT_INPUT)
     warning = stats.length_warning()
     if as_json:
         click.echo(json.dumps({**asdict(stats), "length_warning": warning, "output": output}, indent=2))

@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from rewardhub.cli.output import EXIT_CONFIG, fail
+from rewardhub.cli import options
+from rewardhub.cli.errors import EXIT_CONFIG, EXIT_INPUT, fail, one_line_errors
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -21,10 +22,8 @@ def _is_local(host: str) -> bool:
 
 
 @click.command(name="serve")
-@click.option("--rewards", metavar="NAME[:WEIGHT],...", help="Rewards to serve (as for eval).")
-@click.option(
-    "--config", type=click.Path(exists=True, dir_okay=False), help="YAML config: rewards, weights (as for eval)."
-)
+@options.rewards("Rewards to serve, with weights (as for eval; presets: builtin, all).")
+@options.config()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option(
@@ -60,7 +59,7 @@ def _is_local(host: str) -> bool:
     metavar="N",
     help="Samples one request may have; beyond: 413 (default: as many as --max-queue).",
 )
-@click.option("--timeout", type=float, metavar="SECONDS", help="Give up on a reward call after this long (as eval).")
+@options.timeout()
 @click.option(
     "--body-timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -80,9 +79,7 @@ def _is_local(host: str) -> bool:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Batches scored at the same time."
 )
-@click.option(
-    "--missing", type=click.Choice(["skip", "renormalize", "propagate"]), help="Total when a reward has no value."
-)
+@options.missing()
 @click.pass_obj
 def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     """Serve rewards over HTTP: native /v1/score, OpenRLHF /get_reward, slime /slime,
@@ -93,12 +90,6 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     REWARDHUB_TOKEN=secret rewardhub serve --config rewards.yaml --host 0.0.0.0 --port 8000
     """
     block = tuple((obj or {}).get("block", ()))
-    from rewardhub.engine.calls import check_timeout
-
-    try:
-        check_timeout(opts["timeout"], "--timeout")  # the same check as eval's and the Scorer's
-    except ValueError as exc:
-        fail(str(exc), EXIT_CONFIG)
     _check_token(opts["token"])
     host = opts["host"]
     if not _is_local(host) and not opts["token"] and not opts["insecure"]:
@@ -141,7 +132,7 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     server = _server_class(uvicorn, app.state.stopping)(config)
     server.run()
     if not server.started:
-        fail(f"could not start on {host}:{opts['port']}", 1)  # (the port: taken, or not ours to bind)
+        fail(f"could not start on {host}:{opts['port']}", EXIT_INPUT)  # (the port: taken, or not ours to bind)
 
 
 def _check_token(token: str | None) -> None:
@@ -169,13 +160,12 @@ def _server_class(uvicorn: Any, stopping: Any) -> Any:
 
 
 def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
-    from rewardhub.config import ConfigError
     from rewardhub.config.resolve import resolve_config
     from rewardhub.engine import Scorer
     from rewardhub.host import registry as plugins
 
-    try:
-        registry = plugins.registry(block)
+    with one_line_errors():
+        registry = plugins.registry(block)  # loaded once
         # --rewards as typed: eval's parsing (presets, the empty-list error)
         run = resolve_config(
             rewards=opts["rewards"], config=opts["config"], missing=opts["missing"], registry=registry
@@ -189,5 +179,3 @@ def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
             registry=registry,
             isolate=True,
         )
-    except (ConfigError, plugins.PluginError, ValueError) as exc:
-        fail(str(exc), EXIT_CONFIG)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rewardhub.io import InputError
+if TYPE_CHECKING:
+    from rewardhub.io import InputError
 
 CHUNK_SIZE = 512
 
