@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rewardhub.adapters import openrlhf, swift, trl, verl
-from rewardhub.adapters._common import ScorerCache
+from rewardhub.adapters.scorer import clear_shared
 
 pytest.importorskip("starlette")
 
@@ -30,8 +30,9 @@ def server(serve_process):
 def _fresh_adapter_caches(monkeypatch):
     monkeypatch.delenv("REWARDHUB_URL", raising=False)
     monkeypatch.delenv("REWARDHUB_CONFIG", raising=False)
-    for module in (openrlhf, verl):
-        monkeypatch.setattr(module, "_scorers", ScorerCache())
+    clear_shared()
+    yield
+    clear_shared()
 
 
 @pytest.mark.slow

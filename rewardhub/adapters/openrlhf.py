@@ -32,12 +32,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, ScorerCache, scoring_lock
 from rewardhub.adapters.fill import MISSING_KEY, TOTAL_KEY, Policy, announce, fill_policy, fill_rows
+from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, scoring, shared_scorer
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample
 
@@ -63,8 +62,7 @@ STOP_TOKENS = (
 
 _TAIL = 64  # characters of the prompt's end used to find it in a query that does not start with it
 
-_scorers = ScorerCache()
-_lock = threading.Lock()  # OpenRLHF calls reward_func from worker threads
+NEEDS = f"set {CONFIG_ENV} (a config file or reward names) or {URL_ENV} (a rewardhub serve) for OpenRLHF"
 
 
 def stop_tokens() -> tuple[str, ...]:
@@ -104,11 +102,9 @@ def extract_response(query: str, prompt: str, tokens: Sequence[str] | None = Non
 
 
 def _scorer(config: Any) -> Any:
-    config = config if config is not None else os.environ.get(CONFIG_ENV)
-    url = os.environ.get(URL_ENV)
-    if not config and not url:
-        raise ValueError(f"rewardhub: set {CONFIG_ENV} (a config file or reward names) or {URL_ENV} for OpenRLHF")
-    return _scorers.get(config or None, url=url)
+    """The scorer: ``config`` (``rewardhub_config=``) when given, else the environment, by
+    :mod:`rewardhub.adapters.scorer`'s precedence; built once and shared by OpenRLHF's threads."""
+    return shared_scorer(config, needs=NEEDS)
 
 
 def to_samples(
@@ -159,9 +155,10 @@ def reward_func(
 ) -> dict[str, Any]:
     """OpenRLHF's ``reward_func``: ``{"rewards", "scores", "extra_logs"}`` for the queries.
 
-    ``kwargs`` may carry ``rewardhub_config`` (a path, names or a config dict) to override the
-    environment, and ``missing_fill`` (else ``REWARDHUB_MISSING_FILL``, else 0.0); with
-    ``REWARDHUB_URL`` set the rewards are scored by that ``rewardhub serve``. A query whose
+    ``kwargs`` may carry ``rewardhub_config`` (a path, names or a config dict), which beats
+    the environment (``REWARDHUB_URL``, then ``REWARDHUB_CONFIG``: the precedence of
+    :mod:`rewardhub.adapters.scorer`), and ``missing_fill`` (else ``REWARDHUB_MISSING_FILL``,
+    else 0.0). A query whose
     prompt cannot be found has every value missing.
     """
     fill = fill_policy(kwargs.get("missing_fill"))
@@ -169,7 +166,7 @@ def reward_func(
     announce("OpenRLHF", fill, note if fill == "group_mean" else "")
     scorer = _scorer(kwargs.get("rewardhub_config"))
     found, samples = to_samples(queries, prompts, labels)
-    with scoring_lock(scorer, _lock):
+    with scoring(scorer):
         batch = scorer.score(samples) if samples else None
     out = result_lists(len(queries), found, batch, [c.key for c in scorer.components], fill, prompts)
     return {

@@ -26,7 +26,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, BatchMemo, build_scorer, is_config_path
+from rewardhub.adapters.batch import BatchMemo
+from rewardhub.adapters.scorer import Resolution, build, is_config_path, resolve
 from rewardhub.config import ComponentConfig, load_config, parse_components
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample, message_content
@@ -43,27 +44,29 @@ def _swift_registry() -> tuple[type, dict[str, Any]]:
     return ORM, orms
 
 
-def configured_entries() -> list[ComponentConfig]:
-    """The entries to register: ``REWARDHUB_CONFIG`` when set, else every installed reward;
-    with ``REWARDHUB_URL``, the server's rewards (``REWARDHUB_CONFIG`` names pick some)."""
-    value = os.environ.get(CONFIG_ENV)
-    if os.environ.get(URL_ENV):
-        served = build_scorer(value or None, url=os.environ[URL_ENV])
-        return [ComponentConfig(c.key, c.weight) for c in served.components]
-    if value and is_config_path(value):
-        return load_config(value).rewards
-    if value:
-        return parse_components(value, CONFIG_ENV)
-    from rewardhub.host import registry as plugins
+def configured_entries(resolution: Resolution | None = None) -> list[ComponentConfig]:
+    """The entries to register, by :mod:`rewardhub.adapters.scorer`'s precedence (ms-swift's
+    file takes no arguments: the environment decides): with ``REWARDHUB_URL``, the server's
+    rewards (``REWARDHUB_CONFIG`` names pick some); else ``REWARDHUB_CONFIG`` (a config file,
+    or names); else every installed reward."""
+    resolution = resolve() if resolution is None else resolution
+    if resolution is None:
+        from rewardhub.host import registry as plugins
 
-    return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
+        return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
+    if resolution.remote:
+        return [ComponentConfig(c.key, c.weight) for c in build(resolution).components]
+    if is_config_path(resolution.rewards):
+        return load_config(resolution.rewards).rewards
+    return parse_components(resolution.rewards, "REWARDHUB_CONFIG")
 
 
 class Session:
     """The rewards ms-swift instantiated, one scorer over them, and the current batch."""
 
-    def __init__(self, entries: Sequence[ComponentConfig]):
+    def __init__(self, entries: Sequence[ComponentConfig], resolution: Resolution | None = None):
         self.entries = {e.key: e for e in entries}
+        self.resolution = resolution
         self.active: list[str] = []  # keys, in the order ms-swift built their ORMs
         self._scorer: Any = None
         self.memo = BatchMemo(columns=1)
@@ -77,11 +80,12 @@ class Session:
     @property
     def scorer(self) -> Any:
         if self._scorer is None:
-            url = os.environ.get(URL_ENV)
-            if url:
-                self._scorer = build_scorer(list(self.active), url=url)
+            remote = self.resolution is not None and self.resolution.remote
+            if remote:  # the server's rewards, by key
+                picked = Resolution(list(self.active), self.resolution.url, self.resolution.token)
             else:
-                self._scorer = build_scorer([self.entries[k].to_dict() for k in self.active])
+                picked = Resolution([self.entries[k].to_dict() for k in self.active])
+            self._scorer = build(picked)
         return self._scorer
 
     def score(self, completions: Sequence[str], kwargs: dict[str, Any]) -> ScoreBatch:
@@ -160,8 +164,9 @@ def register(
         swift_base, swift_orms = _swift_registry()
         orms = swift_orms if orms is None else orms
         base = swift_base if base is None else base
-    entries = configured_entries() if entries is None else list(entries)
-    session = Session(entries)
+    resolution = resolve()
+    entries = configured_entries(resolution) if entries is None else list(entries)
+    session = Session(entries, resolution)
     added: dict[str, str] = {}
     for entry in entries:
         name = entry.key

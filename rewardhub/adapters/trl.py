@@ -24,11 +24,11 @@ process generated.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import URL_ENV, BatchMemo, build_scorer
+from rewardhub.adapters.batch import BatchMemo
+from rewardhub.adapters.scorer import resolve_scorer
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.io.schema import IMAGE_FIELDS, REFERENCE_FIELDS
 from rewardhub.types import Sample, message_content
@@ -178,16 +178,15 @@ def reward_funcs(
 
     :param config_or_names: reward names (``["entropy", "diversity_bonus:0.5"]``), config
         entries, a config dict, or the path of a rewardhub config file.
-    :param url: score on this ``rewardhub serve`` instead (default: ``$REWARDHUB_URL`` when no
-        rewards are given); names then pick some of the served rewards, weights are the server's.
+    :param url: score on this ``rewardhub serve`` instead; names then pick some of the served
+        rewards, weights are the server's. Without rewards or a url, ``REWARDHUB_URL`` then
+        ``REWARDHUB_CONFIG`` decide (:mod:`rewardhub.adapters.scorer`: every adapter's precedence).
     :param token: the server's token (default: ``$REWARDHUB_TOKEN``).
     :param missing: only for ``rewards.scorer``'s own totals; TRL sums the columns itself.
     :param asynchronous: return ``async`` functions (scored with :meth:`Scorer.ascore`).
     :param num_generations: GRPO's group size, to split equal prompts drawn twice.
     """
-    if url is None and config_or_names is None:
-        url = os.environ.get(URL_ENV)
-    scorer = build_scorer(config_or_names, missing=missing, url=url, token=token)
+    scorer = resolve_scorer(config_or_names, url=url, token=token, missing=missing)
     shared = _Shared(scorer, num_generations)
     kind = AsyncRewardFunction if asynchronous else RewardFunction
     return TRLRewards([kind(shared, c.key) for c in scorer.components], scorer)

@@ -12,11 +12,13 @@ Per sample (verl's ``naive`` reward manager and its reward loop)::
 For the ``batch`` reward manager use ``name: compute_score_batch``: it scores the whole batch in
 one call, so group-aware rewards (``diversity_bonus``) see every response to a prompt. Without
 ``reward_kwargs`` the rewards come from the ``REWARDHUB_CONFIG`` environment variable (a config
-path, or comma-separated names). Scorers are built once per config and kept.
+path, or comma-separated names): the precedence every adapter follows is
+:mod:`rewardhub.adapters.scorer`'s. Scorers are built once per config and kept.
 
-Remote: ``reward_kwargs: {rewardhub_url: http://reward-host:8000}`` (or ``REWARDHUB_URL``) scores
-on a running ``rewardhub serve``; calls from verl's threads then run concurrently and the
-server batches them. ``name: compute_score_async`` gives verl's reward loop an async function.
+Remote: ``reward_kwargs: {rewardhub_url: http://reward-host:8000}`` (and ``rewardhub_token``,
+else ``REWARDHUB_TOKEN``), or ``REWARDHUB_URL``, scores on a running ``rewardhub serve``; calls
+from verl's threads then run concurrently and the server batches them. ``name: compute_score_async``
+gives verl's reward loop an async function.
 
 Both return, per sample, ``{"score": total, <component>: value, ..., "rewardhub_missing": n}``:
 verl needs a float everywhere and the same keys in every row, so a value that is missing (a
@@ -32,43 +34,32 @@ and ``tests/test_adapters_fill.py``.
 from __future__ import annotations
 
 import asyncio
-import os
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, ScorerCache, as_list, float_rows, scoring_lock
+from rewardhub.adapters.batch import as_column, float_rows
 from rewardhub.adapters.fill import announce, fill_policy
+from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, scoring, shared_scorer
 from rewardhub.types import Sample
-
-_scorers = ScorerCache()
-_lock = threading.Lock()  # verl calls compute_score from executor threads; rewards need not be reentrant
 
 #: ``extra_info`` fields read as the prompt, in order (verl's examples store ``question``).
 PROMPT_FIELDS = ("prompt", "question", "query", "instruction")
 
+NEEDS = (
+    "set custom_reward_function.reward_kwargs.rewardhub_config (a config file), reward_kwargs.rewards (names), "
+    f"reward_kwargs.rewardhub_url (a rewardhub serve), or the {CONFIG_ENV} or {URL_ENV} environment variable"
+)
+
 
 def scorer_for(kwargs: dict[str, Any]) -> Any:
-    """The scorer named by ``reward_kwargs``: ``rewardhub_url`` (a ``rewardhub serve``, with
-    ``rewards`` picking some of its rewards), ``rewardhub_config`` (a path or dict) or
-    ``rewards`` (names or entries), else the ``REWARDHUB_URL`` or ``REWARDHUB_CONFIG``
-    environment variable."""
-    missing = kwargs.get("missing")
-    if kwargs.get("rewardhub_url"):
-        return _scorers.get(kwargs.get("rewards"), None, url=kwargs["rewardhub_url"])
-    if kwargs.get("rewardhub_config") is not None:
-        return _scorers.get(kwargs["rewardhub_config"], missing)
-    if kwargs.get("rewards") is not None:
-        return _scorers.get(kwargs["rewards"], missing)
-    if os.environ.get(URL_ENV):
-        return _scorers.get(os.environ.get(CONFIG_ENV) or None, None, url=os.environ[URL_ENV])
-    if os.environ.get(CONFIG_ENV):
-        return _scorers.get(os.environ[CONFIG_ENV], missing)
-    raise ValueError(
-        "rewardhub: no rewards configured for verl: set custom_reward_function.reward_kwargs.rewardhub_config "
-        f"(a config file), reward_kwargs.rewards (names), reward_kwargs.rewardhub_url (a rewardhub serve), "
-        f"or the {CONFIG_ENV} or {URL_ENV} environment variable"
-    )
+    """The scorer ``reward_kwargs`` name, by :mod:`rewardhub.adapters.scorer`'s precedence:
+    ``rewardhub_url`` (with ``rewardhub_token``; ``rewards`` then picks some of its rewards),
+    ``rewardhub_config`` (a path or dict), ``rewards`` (names or entries), else the
+    ``REWARDHUB_URL`` or ``REWARDHUB_CONFIG`` environment variable."""
+    config = kwargs.get("rewardhub_config")
+    rewards = config if config is not None else kwargs.get("rewards")
+    url, token = kwargs.get("rewardhub_url") or None, kwargs.get("rewardhub_token")
+    return shared_scorer(rewards, url=url, token=token, missing=kwargs.get("missing"), needs=NEEDS)
 
 
 def to_sample(data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any, group: Any = None) -> Sample:
@@ -95,7 +86,7 @@ def compute_score(
     announce("verl compute_score", fill, note if fill == "group_mean" else "")
     scorer = scorer_for(kwargs)
     sample = to_sample(data_source, solution_str, ground_truth, extra_info)
-    with scoring_lock(scorer, _lock):
+    with scoring(scorer):
         batch = scorer.score([sample])
     return float_rows(batch, fill)[0]
 
@@ -131,13 +122,13 @@ def compute_score_batch(
     fill = fill_policy(kwargs.get("missing_fill"))
     announce("verl compute_score_batch", fill)
     n = len(solution_strs)
-    sources, truths, infos = as_list(data_sources, n), as_list(ground_truths, n), as_list(extra_infos, n)
+    sources, truths, infos = as_column(data_sources, n), as_column(ground_truths, n), as_column(extra_infos, n)
     samples = []
     for i in range(n):
         sample = to_sample(sources[i], solution_strs[i], truths[i], infos[i])
         sample.group = _group(sources[i], infos[i], sample, i)
         samples.append(sample)
     scorer = scorer_for(kwargs)
-    with scoring_lock(scorer, _lock):
+    with scoring(scorer):
         batch = scorer.score(samples)
     return float_rows(batch, fill)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardhub.adapters._common import float_rows
+from rewardhub.adapters.batch import float_rows
 from rewardhub.serve.http import field_error
 from rewardhub.serve.protocols.native import to_sample
 from rewardhub.serve.service import Service
