@@ -49,6 +49,7 @@ def compare(
     from rewardhub.config import ConfigError
     from rewardhub.config.build import build_metrics
     from rewardhub.config.resolve import resolve_config
+    from rewardhub.host import registry as plugins
 
     if paired not in ("auto", "yes", "no"):
         raise ConfigError(f"paired must be auto, yes or no, got {paired!r}")
@@ -58,7 +59,8 @@ def compare(
         permutations = bootstrap
     if permutations < 0:
         raise ConfigError(f"permutations must be a number >= 0, got {permutations}")
-    run = resolve_config(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block).run
+    registry = plugins.registry(block)  # loaded once for the comparison
+    run = resolve_config(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, registry=registry).run
     side_a, side_b, reward_keys, notes = load_sides(
         a,
         b,
@@ -72,13 +74,14 @@ def compare(
         response_field=response_field,
         block=block,
         log=log,
+        registry=registry,
     )
-    components = build_metrics(run.metrics, tokenize=run.tokenize, block=block)
+    components = build_metrics(run.metrics, tokenize=run.tokenize, registry=registry)
     return analyse(
         side_a,
         side_b,
         reward_keys,
-        reward_directions(side_a.reward_specs, block, [side_a, side_b]),
+        reward_directions(side_a.reward_specs, block, [side_a, side_b], registry),
         components,
         paired=paired,
         permutations=permutations,
@@ -90,7 +93,7 @@ def compare(
 
 
 def reward_directions(
-    specs: dict[str, dict[str, Any]], block: Sequence[str] = (), sides: Sequence[Any] = ()
+    specs: dict[str, dict[str, Any]], block: Sequence[str] = (), sides: Sequence[Any] = (), registry: Any = None
 ) -> dict[str, bool | None]:
     """Whether higher is better for each reward: what the installed reward of that name declares,
     else what every scored file's sidecar recorded for it, else ``None`` (unknown: no direction
@@ -98,7 +101,7 @@ def reward_directions(
     from rewardhub.host import registry as plugins
     from rewardhub.host.kinds import as_reward
 
-    registry = plugins.registry(block)
+    registry = registry or plugins.registry(block)
     out: dict[str, bool | None] = {}
     for key, spec in specs.items():
         direction = None

@@ -147,8 +147,10 @@ def score_raw(
     log: Any = None,
     prompt_field: str | None = None,
     response_field: str | None = None,
+    registry: Any = None,
 ) -> Path:
-    """``path`` scored with ``rewards`` in the work directory (reused if done, resumed if killed)."""
+    """``path`` scored with ``rewards`` in the work directory (reused if done, resumed if killed);
+    ``registry``: the plugins the comparison loaded (default: loaded for this file)."""
     from rewardhub.evaluate import EvalOptions, evaluate_files
 
     out = scored_path(path, rewards, tokenize, work_dir, (prompt_field, response_field))
@@ -174,7 +176,7 @@ def score_raw(
             prompt_field=prompt_field,
             response_field=response_field,
         )
-        evaluate_files([path], options)
+        evaluate_files([path], options, registry=registry)
     return out
 
 
@@ -268,6 +270,7 @@ def _prepare(
     response_field: str | None,
     block: Sequence[str],
     log: Any,
+    registry: Any = None,
 ) -> tuple[dict[str, dict[str, Any] | None], dict[str, Path], dict[str, list[ScoredRow]]]:
     """For every file: its sidecar, the scored file to read (raw ones scored first), its rows."""
     documents = {f: read_sidecar(f) for f in dict.fromkeys(files)}
@@ -293,6 +296,7 @@ def _prepare(
                 log=log,
                 prompt_field=prompt_field,
                 response_field=response_field,
+                registry=registry,
             )
             documents[f] = read_sidecar(source[f])
     rows = {f: read_rows(source[f], prompt_field, response_field) for f in documents}
@@ -337,6 +341,7 @@ def load_sides(
     response_field: str | None = None,
     block: Sequence[str] = (),
     log: Any = None,
+    registry: Any = None,
 ) -> tuple[Side, Side, list[str], list[str]]:
     """Both sides with their rows, the reward keys to compare, and notes for people."""
     if by:
@@ -347,7 +352,7 @@ def load_sides(
             raise ConfigError("compare needs two file sets, A and B (or one set and --by FIELD)")
         files_a, files_b = split_files(a), split_files(b)
     documents, source, rows = _prepare(
-        files_a + files_b, run, explicit_rewards, work_dir, prompt_field, response_field, block, log
+        files_a + files_b, run, explicit_rewards, work_dir, prompt_field, response_field, block, log, registry
     )
 
     def side(label: str, files: list[str], picked: list[ScoredRow] | None = None) -> Side:

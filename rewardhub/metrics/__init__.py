@@ -18,7 +18,7 @@ from rewardhub.metrics.compression import CompressionRatio
 from rewardhub.metrics.distinct import Distinct, DistinctAverage
 from rewardhub.metrics.ead import Ead
 from rewardhub.metrics.entropy import NgramEntropy
-from rewardhub.metrics.length import Length
+from rewardhub.metrics.length import Length, LengthStatistics
 from rewardhub.metrics.ngram_diversity import NgramDiversityScore
 from rewardhub.metrics.ngrams import NgramCorpus
 from rewardhub.metrics.repetition import Repetition
@@ -26,7 +26,7 @@ from rewardhub.metrics.self_bleu import SelfBleu, self_bleu_scores
 from rewardhub.metrics.self_repetition import SelfRepetitionScore
 
 METRICS = (Distinct, DistinctAverage, SelfBleu, Repetition, NgramEntropy)
-METRICS += (Ead, CompressionRatio, NgramDiversityScore, SelfRepetitionScore, Length)
+METRICS += (Ead, CompressionRatio, NgramDiversityScore, SelfRepetitionScore, LengthStatistics)
 
 #: Names that moved to :mod:`rewardhub.rewards`, still readable here.
 _MOVED = ("REWARDS", "RepetitionPenalty", "DiversityBonus", "RepetitionLoop", "Truncated")
@@ -47,6 +47,7 @@ __all__ = [
     "DiversityBonus",
     "Ead",
     "Length",
+    "LengthStatistics",
     "NgramCorpus",
     "NgramDiversityScore",
     "NgramEntropy",

@@ -50,7 +50,7 @@ def median_of_counts(counts: Counter[int]) -> float:
     return (found[0] + found[1]) / 2
 
 
-class Length(NgramMetric):
+class LengthStatistics(NgramMetric):
     """Mean and median tokens per response and the mean sentence length in tokens."""
 
     name = "length"
@@ -64,7 +64,7 @@ class Length(NgramMetric):
 class LengthState(MetricState):
     """Responses per token length, and the token and sentence totals."""
 
-    def __init__(self, metric: Length) -> None:
+    def __init__(self, metric: LengthStatistics) -> None:
         super().__init__()
         self.metric = metric
         self.lengths: Counter[int] = Counter()
@@ -91,3 +91,7 @@ class LengthState(MetricState):
         if self.sentences:
             values["average_sentence_length"] = self.tokens / self.sentences
         return values
+
+
+#: The former name (before the verify plugin's ``length`` reward, a different class, shared it).
+Length = LengthStatistics

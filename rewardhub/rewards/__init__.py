@@ -49,10 +49,13 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in _BUILTINS:
-        return getattr(importlib.import_module(_BUILTINS[name]), name)
-    if name == "REWARDS":
-        return tuple(__getattr__(n) for n in _BUILTINS)
-    raise AttributeError(f"module 'rewardhub.rewards' has no attribute {name!r}")
+        value = getattr(importlib.import_module(_BUILTINS[name]), name)
+    elif name == "REWARDS":
+        value = tuple(__getattr__(n) for n in _BUILTINS)
+    else:
+        raise AttributeError(f"module 'rewardhub.rewards' has no attribute {name!r}")
+    globals()[name] = value  # the next access is a plain attribute
+    return value
 
 
 __all__ = [

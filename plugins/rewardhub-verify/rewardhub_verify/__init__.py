@@ -19,13 +19,22 @@ import rewardhub
 from rewardhub_verify._version import __version__
 from rewardhub_verify.code.reward import CodeTests
 from rewardhub_verify.formats import RegexFormat, ThinkFormat
-from rewardhub_verify.length import Length, SoftOverlong
+from rewardhub_verify.length import Length, SoftOverlong, TokenLength
 from rewardhub_verify.math_accuracy import MathAccuracy
 
-__all__ = ["CodeTests", "Length", "MathAccuracy", "RegexFormat", "SoftOverlong", "ThinkFormat", "__version__"]
+__all__ = [
+    "CodeTests",
+    "Length",
+    "MathAccuracy",
+    "RegexFormat",
+    "SoftOverlong",
+    "ThinkFormat",
+    "TokenLength",
+    "__version__",
+]
 
 
 @rewardhub.hookimpl
 def register_rewards(register):
-    for reward in (MathAccuracy, ThinkFormat, RegexFormat, SoftOverlong, Length, CodeTests):
+    for reward in (MathAccuracy, ThinkFormat, RegexFormat, SoftOverlong, TokenLength, CodeTests):
         register(reward)

@@ -44,7 +44,7 @@ def soft_overlong_penalty(n: int, max_length: int, cache_length: int) -> float:
     return -1.0
 
 
-class Length(rewardhub.Reward):
+class TokenLength(rewardhub.Reward):
     """The response's length in tokens of ``tokenize`` (no direction: a reading, not a goal)."""
 
     name = "length"
@@ -70,7 +70,7 @@ class Length(rewardhub.Reward):
         return [float(n) for n in self.lengths(samples)]
 
 
-class SoftOverlong(Length):
+class SoftOverlong(TokenLength):
     """DAPO's soft overlong punishment: 0 up to ``max_length - cache_length`` tokens, then
     linearly down to -1 at ``max_length``, -1 beyond (times ``penalty_factor``);
     ``cache_length=0``: 0 up to ``max_length``, -1 beyond (TRL's hard cut-off)."""
@@ -103,3 +103,7 @@ class SoftOverlong(Length):
             )
             for n in self.lengths(samples)
         ]
+
+
+#: The former name (the host's ``length`` metric is :class:`rewardhub.metrics.LengthStatistics`).
+Length = TokenLength
