@@ -56,7 +56,7 @@ MOVED = {
         + ["RewardFunction", "reward", "MetricFunction", "metric", "reward_name", "usable_as", "as_reward"]
         + ["as_metric"],
     ),
-    "rewardhub.engine": ("rewardhub.engine.scorer", ["Batch", "Scorer", "normalize", "weighted_total"]),
+    "rewardhub.engine": ("rewardhub.engine.values", ["Batch", "normalize", "weighted_total"]),
     "rewardhub.remote": (
         "rewardhub.remote.client",
         ["REMOTE_KEY", "REQUEST_SAMPLES", "RemoteComponent", "RemoteError", "RemoteScorer", "token_bytes"],
@@ -98,6 +98,7 @@ def test_the_public_face_keeps_every_name():
         assert getattr(rewardhub, name) is not None, name
     assert rewardhub.Reward is importlib.import_module("rewardhub.rewards").Reward
     assert rewardhub.Scorer is importlib.import_module("rewardhub.engine").Scorer
+    assert rewardhub.Scorer is importlib.import_module("rewardhub.engine.scorer").Scorer
 
 
 def test_trainer_configs_still_find_the_adapters():

@@ -41,25 +41,13 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from rewardhub.host.faults import WorkerRaised, describe
+
 #: Seconds a new worker may take to start and build its reward.
 STARTUP_SECONDS = 120.0
 
 #: Processes one thread-safe reward may run at once.
 MAX_PROCESSES = max(2, os.cpu_count() or 2)
-
-
-class WorkerRaised(Exception):
-    """An exception raised in a worker process: its type's name (``kind``) and its text."""
-
-    def __init__(self, kind: str, text: str):
-        super().__init__(text)
-        self.kind, self.text = kind, text
-
-    def __reduce__(self) -> Any:
-        return (WorkerRaised, (self.kind, self.text))
-
-    def __str__(self) -> str:
-        return self.text
 
 
 class WorkerUnavailable(RuntimeError):
@@ -302,7 +290,7 @@ def _load(how: list[tuple[Any, ...]]) -> Any:
             (component,) = build_rewards([detail["config"]], tokenize=detail["tokenize"], block=detail["block"])
             return component.reward
         except Exception as exc:
-            failures.append(f"{kind}: {type(exc).__name__}: {exc}")
+            failures.append(f"{kind}: {describe(exc)}")
     raise RuntimeError("; ".join(failures))
 
 
@@ -326,7 +314,7 @@ def worker_main(fd: int) -> None:
     try:
         reward = _load(how)
     except BaseException as exc:
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        conn.send(("failed", describe(exc)))
         return
     conn.send(("ready", None))
     while True:

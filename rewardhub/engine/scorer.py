@@ -25,7 +25,6 @@ Promises (each has a test in ``tests/test_engine.py``):
 from __future__ import annotations
 
 import inspect
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -35,13 +34,12 @@ from typing import Any
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.config.build import Component, build_rewards
 from rewardhub.engine.calls import RewardBusyError, RewardCaller, as_list, check_timeout
-from rewardhub.engine.isolation import WorkerRaised, build_recipe
+from rewardhub.engine.isolation import build_recipe
 from rewardhub.engine.results import ScoreBatch
-from rewardhub.host.faults import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.engine.values import Batch, fail, pack, store, weighted_total
+from rewardhub.host.faults import PLUGIN_EXITS, describe, is_user_interrupt, sigints, watching_sigint
 from rewardhub.host.registry import Registry
 from rewardhub.types import Sample, Score
-
-Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
 
 
 class Scorer:
@@ -238,7 +236,7 @@ class Scorer:
         reward = c.reward
         size = max(1, int(reward.batch_size))
         if reward.group_aware:
-            return _pack(groups, size), None, {}
+            return pack(groups, size), None, {}
         cache = self._cache[c.key]
         first: dict[tuple[Any, ...], int] = {}
         owner = [0] * len(samples)
@@ -252,7 +250,7 @@ class Scorer:
             owner[i] = first[key]
         todo = [[i] for i in first.values() if i not in cached]
         keys = {i: k for k, i in first.items()}
-        return _pack(todo, size), (owner, keys), cached
+        return pack(todo, size), (owner, keys), cached
 
     def _start(self, c: Component, samples: list[Sample], groups: list[list[int]]):
         """The batches to score, the dedup map, and result lists pre-filled from the cache."""
@@ -296,7 +294,7 @@ class Scorer:
         try:
             out = self._callers[c.key].call([samples[i] for i in indices])
         except (TimeoutError, RewardBusyError) as exc:  # the whole call: splitting would not help
-            _fail(indices, errors, str(exc))
+            fail(indices, errors, str(exc))
             return
         except (Exception, *PLUGIN_EXITS) as exc:
             if is_user_interrupt(exc, interrupts):
@@ -305,9 +303,9 @@ class Scorer:
                 for unit in batch:
                     self._score_batch(c, samples, [unit], values, errors)
             else:
-                _fail(indices, errors, _message(exc))
+                fail(indices, errors, describe(exc))
             return
-        _store(indices, out, values, errors)
+        store(indices, out, values, errors)
 
     async def _ascore_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         import asyncio
@@ -318,7 +316,7 @@ class Scorer:
             coro = c.reward.ascore([samples[i] for i in indices])  # type: ignore[attr-defined]
             out = as_list(await asyncio.wait_for(coro, self.timeout), len(indices))
         except asyncio.TimeoutError:
-            _fail(indices, errors, f"timed out after {self.timeout:g}s (batch of {len(indices)})")
+            fail(indices, errors, f"timed out after {self.timeout:g}s (batch of {len(indices)})")
             return
         except (Exception, *PLUGIN_EXITS) as exc:
             if is_user_interrupt(exc, interrupts):
@@ -327,9 +325,9 @@ class Scorer:
                 for unit in batch:
                     await self._ascore_batch(c, samples, [unit], values, errors)
             else:
-                _fail(indices, errors, _message(exc))
+                fail(indices, errors, describe(exc))
             return
-        _store(indices, out, values, errors)
+        store(indices, out, values, errors)
 
     # -- assembling ------------------------------------------------------------------------
 
@@ -349,77 +347,3 @@ class Scorer:
 
     def _total(self, row: dict[str, float | None]) -> float | None:
         return weighted_total(row, self.weights, self.missing)
-
-
-def weighted_total(row: dict[str, float | None], weights: dict[str, float], missing: str) -> float | None:
-    """The weighted total of one sample's components ``row`` under the ``missing`` policy
-    (see :class:`Scorer`); ``weights`` has a weight for every key of ``row``."""
-    present = {k: v for k, v in row.items() if v is not None}
-    if not present or (missing == "propagate" and len(present) < len(row)):
-        return None
-    total = sum(weights[k] * v for k, v in present.items())
-    if missing == "renormalize" and len(present) < len(row):
-        got = sum(weights[k] for k in present)
-        total = total * sum(weights[k] for k in row) / got if got else total
-    return float(total) if math.isfinite(total) else None
-
-
-def _pack(units: list[list[int]], size: int) -> list[Batch]:
-    """Pack units into batches of at most ``size`` samples; a larger unit goes alone, whole."""
-    batches: list[Batch] = []
-    current: Batch = []
-    count = 0
-    for unit in units:
-        if current and count + len(unit) > size:
-            batches.append(current)
-            current, count = [], 0
-        current.append(unit)
-        count += len(unit)
-    if current:
-        batches.append(current)
-    return batches
-
-
-class _SampleError(Exception):
-    """One sample's failure, reported by the reward in its results."""
-
-
-def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
-    for i, raw in zip(indices, out):
-        try:
-            values[i] = normalize(raw)
-        except (TypeError, ValueError, _SampleError) as exc:
-            errors[i] = str(exc)
-
-
-def normalize(raw: Any) -> Score | None:
-    """A reward's raw output as a :class:`Score` (or ``None``), refusing non-finite values.
-
-    An exception object in place of a value is that sample's error: a reward that can tell
-    which samples it failed on reports them so, and the rest of its batch stands.
-    """
-    if raw is None:
-        return None
-    if isinstance(raw, BaseException):
-        raise _SampleError(_message(raw))
-    score = raw if isinstance(raw, Score) else Score(raw)
-    if score.value is None:
-        return score
-    if isinstance(score.value, bool) or (
-        not isinstance(score.value, (int, float)) and not hasattr(score.value, "__float__")
-    ):
-        raise TypeError(f"returned {type(score.value).__name__}, expected a number")
-    value = float(score.value)
-    if not math.isfinite(value):
-        raise ValueError(f"returned {value}, not a finite number")
-    return Score(value, dict(score.info))
-
-
-def _fail(indices: list[int], errors: list[str | None], message: str) -> None:
-    for i in indices:
-        errors[i] = message
-
-
-def _message(exc: BaseException) -> str:
-    kind = exc.kind if isinstance(exc, WorkerRaised) else type(exc).__name__
-    return f"{kind}: {exc}"

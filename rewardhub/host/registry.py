@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -28,7 +27,7 @@ from typing import Any
 import pluggy
 
 from rewardhub.host import hookspecs
-from rewardhub.host.faults import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.host.faults import PLUGIN_EXITS, describe, is_user_interrupt, sigints, watching_sigint
 from rewardhub.host.kinds import reward_name, usable_as
 
 ENTRY_POINT_GROUP = "rewardhub"
@@ -148,18 +147,6 @@ class _Selection:
         return out
 
 
-def build_plugin_manager(
-    block: Iterable[str] = (),
-) -> tuple[pluggy.PluginManager, dict[str, PluginInfo], list[PluginFailure]]:
-    """A plugin manager with the built-ins and the installed plugins allowed by the environment.
-
-    ``block`` names plugins or distributions to keep out. Returns the manager, a
-    :class:`PluginInfo` per loaded plugin and the failures met while importing.
-    """
-    pm, infos, failures, _ = _build(list(block))
-    return pm, infos, failures
-
-
 def _build(
     block: list[str],
 ) -> tuple[pluggy.PluginManager, dict[str, PluginInfo], list[PluginFailure], _Selection]:
@@ -216,7 +203,7 @@ def _guarded(action: Any) -> str | None:
     except (Exception, *PLUGIN_EXITS) as exc:
         if is_user_interrupt(exc, interrupts):
             raise
-        return _describe(exc)
+        return describe(exc, where=True)
     return None
 
 
@@ -340,9 +327,3 @@ def _host_version() -> str:
     from rewardhub._version import __version__
 
     return __version__
-
-
-def _describe(exc: BaseException) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"

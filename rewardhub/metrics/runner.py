@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rewardhub.config.build import Component, build_metrics
+from rewardhub.host.faults import describe
 from rewardhub.host.progress import Listener, Progress, listening
 from rewardhub.host.registry import Registry
 from rewardhub.host.state import MetricState
@@ -101,10 +102,6 @@ def metric_values(result: Any) -> dict[str, float]:
     return values
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 class MetricsAccumulator:
     """Metrics over a stream (see the module doc). Feed ``add(chunk, pass_)`` for every pass in
     :attr:`passes` (calling :meth:`start_pass` between passes) and ``add_groups`` with complete
@@ -134,7 +131,7 @@ class MetricsAccumulator:
             try:
                 self.states[c.key] = c.reward.state()
             except Exception as exc:
-                self.errors[c.key] = _describe(exc)
+                self.errors[c.key] = describe(exc)
         self.group_means: dict[str, dict[str, ExactSum]] = {c.key: {} for c in self.components}
         self.group_failures: dict[str, tuple[int, str]] = {}
         self.groups = 0
@@ -180,7 +177,7 @@ class MetricsAccumulator:
                     values = metric_values(c.reward.compute(group))
                 except Exception as exc:
                     failed, first = self.group_failures.get(c.key, (0, ""))
-                    first = first or f"group {group[0].group_key!r}: {_describe(exc)}"
+                    first = first or f"group {group[0].group_key!r}: {describe(exc)}"
                     self.group_failures[c.key] = (failed + 1, first)
                     continue
                 means = self.group_means[c.key]
@@ -224,7 +221,7 @@ class MetricsAccumulator:
         return {**self.__dict__, "components": []}
 
     def _fail(self, key: str, exc: BaseException) -> None:
-        self.errors[key] = _describe(exc)
+        self.errors[key] = describe(exc)
         self.states.pop(key, None)
 
     def finish_whole(self, progress: Progress | None = None) -> None:

@@ -94,11 +94,6 @@ def rules_2_to_4(piece: str) -> list[str]:
     return line.split()
 
 
-def word_tokens_13a(word: str) -> list[str]:
-    """The 13a tokens of one whitespace-free word: sacrebleu's four rules, applied in order."""
-    return rules_2_to_4("".join(f" {c} " if c in RULE1 else c for c in word))
-
-
 def _shape(lead: str, placeholder: str, trail: str) -> tuple[list[str], str, str, list[str]]:
     """Rules 2 to 4 on ``lead + placeholder + trail``, as the tokens before the one holding
     the placeholder, what that one has left and right of it, and the tokens after."""

@@ -70,13 +70,13 @@ def _split_lines(row: dict[str, Any], files: dict[str, int]) -> Iterator[dict[st
     reader reads (:func:`rewardhub.io.reader.records`). JSONL lines go as they are (the actors
     parse them); a text line or a JSON array element goes as the JSON of the row the reader
     makes of it, and a bad one as its error, so the actors see what the local reader sees."""
-    from rewardhub.io.reader import MAX_LINE_BYTES, _lines, file_format, records
+    from rewardhub.io.formats import MAX_LINE_BYTES, file_format, lines, records
     from rewardhub.io.schema import RowError
 
     file, path = files[row["path"]], row["path"]
     handle = io.BufferedReader(io.BytesIO(row["bytes"]))
     if file_format(path, handle) == "jsonl":
-        for line_no, raw in _lines(handle, MAX_LINE_BYTES):
+        for line_no, raw in lines(handle, MAX_LINE_BYTES):
             # an over-long line arrives as its length, and is refused by the parser as locally
             over = isinstance(raw, int)
             yield {"file": file, "line": line_no, "raw": b"" if over else raw, "size": raw if over else 0, "error": ""}
