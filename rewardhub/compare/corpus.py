@@ -88,7 +88,7 @@ class TypeCounts:
 
     def _sum_xlogx(self, block: np.ndarray, whole: bool) -> np.ndarray:
         """Column sums of ``c log c``; a table look-up when the counts are whole numbers (they are
-        under resampling weights), about 7x faster than taking the logarithms."""
+        under resampling weights), cheaper than taking the logarithms."""
         top = float(block.max()) if block.size else 0.0
         if not whole or top >= 1 << 24:
             return _xlogx(block).sum(axis=0)

@@ -13,7 +13,7 @@ The rule, in order (each step is cheap; only the first :data:`SAMPLE_CHARS` char
    says (``zh``, ``ja``, ``ko``, ``ru``..., refined by the identifier below when installed; a
    quarter, not a half, because Chinese maths answers are full of Latin variable names);
 3. a Latin-script text is covered unless the language identifier ``py3langid`` (a maintained
-   fork of ``langid.py``: 4.5 MB, numpy only, offline, about 0.2 ms per text) is confident
+   fork of ``langid.py``: 4.5 MB, numpy only, offline) is confident
    (probability >= :data:`MIN_CONFIDENCE`, 0.9) that it is another language. Short texts ("News
    & Buzz", "ok", code) are ambiguous to any identifier and stay covered, rather than losing
    their score to a guess; so does an English list the identifier calls Nigerian Pidgin at 0.74
@@ -82,7 +82,7 @@ def script_language(text: str) -> str | None:
 
 
 class _Identifier:
-    """py3langid's model with normalized probabilities, loaded once per process (about 1 s)."""
+    """py3langid's model with normalized probabilities, loaded once per process."""
 
     _instance: Any = None
     _lock = threading.Lock()

@@ -7,9 +7,9 @@
   driver's GCS connection is set to one attempt of at most :data:`GCS_CONNECT_SECONDS`
   (:func:`prepare`; only where the user has not set those variables), and the retry warnings
   Ray's C++ client prints on the process's stderr while joining are silenced, so a port that
-  answers but is no Ray also fails in about 20 s, in one line.
+  answers but is no Ray also fails within that budget, in one line.
 - **Signals**: ``ray.init`` installs its own SIGTERM handler (for a local Ray, one that drains
-  and then stops the node's processes gracefully: about 20 s). When the caller had installed
+  and then stops the node's processes gracefully, which takes seconds). When the caller had installed
   a Python handler before (``rewardhub eval`` does: SIGTERM stops the run as Ctrl-C does), it is
   put back, and an interrupted run shuts Ray down at once (:func:`stop`).
 

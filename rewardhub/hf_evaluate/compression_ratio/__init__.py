@@ -1,0 +1,1 @@
+"""The ``compression_ratio`` evaluate module (a package so that it ships with rewardhub)."""

@@ -1,0 +1,1 @@
+"""The ``ead`` evaluate module (a package so that it ships with rewardhub)."""
