@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,6 +21,62 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 EVALDATA = ROOT / "evaldata"
 REALDATA = ROOT.parent / "shared" / "realdata"
+
+#: The host's tests need "some reward from a distribution of its own" without depending on any
+#: plugin in plugins/: ``token_entropy`` (normalized token entropy: 1 when no token repeats, near
+#: 0 for one word over and over, 0 below two tokens) from the distribution ``rewardhub-testing``,
+#: 'installed' for this process and every subprocess it starts (a dist-info on sys.path and on
+#: PYTHONPATH) for the whole session.
+TESTING_PLUGIN = """
+import math
+from collections import Counter
+
+import rewardhub
+from rewardhub.text import get_tokenizer
+
+
+class TokenEntropy(rewardhub.Reward):
+    \"\"\"Normalized token entropy of the response (the host's tests' own reward).\"\"\"
+
+    name = "token_entropy"
+    version = "1"
+    batch_size = 1024
+    pure_python = True
+    inputs = ("response",)
+
+    def __init__(self, tokenize="auto"):
+        self.tokenize = tokenize
+        self._tokenizer = get_tokenizer(tokenize)
+
+    def score(self, samples):
+        out = []
+        for sample in samples:
+            tokens = self._tokenizer(sample.response)
+            total = len(tokens)
+            if total < 2:
+                out.append(0.0)
+                continue
+            # H / log T, as 1 - sum(c log c) / (T log T) over the token counts c
+            weighted = math.fsum(c * math.log(c) for c in Counter(tokens).values())
+            out.append(min(1.0, max(0.0, 1.0 - weighted / (total * math.log(total)))))
+        return out
+
+
+@rewardhub.hookimpl
+def register_rewards(register):
+    register(TokenEntropy)
+"""
+TESTING_DISTRIBUTION = "rewardhub-testing"
+TESTING_SITE = Path(tempfile.mkdtemp(prefix="rewardhub-testing-site-"))
+atexit.register(shutil.rmtree, TESTING_SITE, True)
+(TESTING_SITE / "rh_testing.py").write_text(textwrap.dedent(TESTING_PLUGIN))
+_info = TESTING_SITE / "rewardhub_testing-1.0.dist-info"
+_info.mkdir()
+(_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {TESTING_DISTRIBUTION}\nVersion: 1.0\n")
+(_info / "entry_points.txt").write_text("[rewardhub]\nrh_testing = rh_testing\n")
+sys.path.insert(0, str(TESTING_SITE))
+os.environ["PYTHONPATH"] = os.pathsep.join([str(TESTING_SITE), *filter(None, [os.environ.get("PYTHONPATH")])])
+importlib.invalidate_caches()
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_left_truncated_prompt_is_still_found():
 
 
 def test_prompt_not_found_scores_zero_with_every_component_missing(monkeypatch):
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy,repetition_penalty")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy,repetition_penalty")
     out = reward_func(["something else entirely"], ["<|im_start|>user\nhi<|im_end|>\n"], [None])
     assert out["rewards"].tolist() == [0.0]
     assert out["extra_logs"]["rewardhub_missing"].tolist() == [2.0]
@@ -84,26 +84,26 @@ def test_stop_tokens_from_the_environment(monkeypatch):
 
 def test_batch_shape_and_values(monkeypatch):
     torch = pytest.importorskip("torch")
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy,repetition_penalty:0.5")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy,repetition_penalty:0.5")
     prompt = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     responses = ["one two three four", "go go go go go go go go"]
     out = reward_func([prompt + r + "<|im_end|>" for r in responses], [prompt] * 2, ["four", None])
     assert set(out) == {"rewards", "scores", "extra_logs"}
     assert isinstance(out["rewards"], torch.Tensor) and out["rewards"].shape == (2,)
-    assert set(out["extra_logs"]) == {"entropy", "repetition_penalty", "rewardhub_missing"}
-    entropy, penalty = out["extra_logs"]["entropy"], out["extra_logs"]["repetition_penalty"]
-    assert entropy[0] == pytest.approx(1.0) and entropy[1] == 0.0
-    assert torch.allclose(out["rewards"], entropy + 0.5 * penalty)
+    assert set(out["extra_logs"]) == {"token_entropy", "repetition_penalty", "rewardhub_missing"}
+    token_entropy, penalty = out["extra_logs"]["token_entropy"], out["extra_logs"]["repetition_penalty"]
+    assert token_entropy[0] == pytest.approx(1.0) and token_entropy[1] == 0.0
+    assert torch.allclose(out["rewards"], token_entropy + 0.5 * penalty)
 
     single = reward_func([prompt + responses[0] + "<|im_end|>"], [prompt], [None])  # OpenRLHF's one-query call
     assert torch.tensor([single["rewards"]]).flatten().tolist() == pytest.approx([1.0])  # samples_generator.py
     assert {k: torch.tensor([v.flatten()[0].item()]).item() for k, v in single["extra_logs"].items()} == pytest.approx(
-        {"entropy": 1.0, "repetition_penalty": 0.0, "rewardhub_missing": 0.0}
+        {"token_entropy": 1.0, "repetition_penalty": 0.0, "rewardhub_missing": 0.0}
     )
 
 
 def test_file_loads_as_openrlhf_loads_it(monkeypatch):
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy")
     spec = importlib.util.spec_from_file_location("reward_func", adapter.__file__)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -117,7 +117,7 @@ def test_against_the_installed_openrlhf_executor(monkeypatch):
     pytest.importorskip("openrlhf")
     agent = pytest.importorskip("openrlhf.utils.agent")
     torch = pytest.importorskip("torch")
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy")
     executor = agent.SingleTurnAgentExecutor(remote_rm_url=adapter.__file__)
     prompt = render_prompt("qwen2_5", "Count to four.")
     results = asyncio.run(executor._fetch_rewards_via_func([prompt + "one two three four<|im_end|>"], [prompt], ["4"]))

@@ -116,7 +116,7 @@ def test_eval_then_pairs_on_the_command_line(tmp_path):
             "eval",
             str(EVALDATA / "chat_en.jsonl"),
             "--rewards",
-            "entropy,repetition_penalty",
+            "token_entropy,repetition_penalty",
             "--metrics",
             "none",
             "-o",
@@ -151,7 +151,16 @@ def test_pairs_command_reports_bad_input_in_one_line(tmp_path):
 
 def test_pairs_json_summary_counts_what_was_written(tmp_path):
     scored = tmp_path / "scored.jsonl"
-    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy", "--metrics", "none", "-o", str(scored)]
+    args = [
+        "eval",
+        str(EVALDATA / "chat_en.jsonl"),
+        "--rewards",
+        "token_entropy",
+        "--metrics",
+        "none",
+        "-o",
+        str(scored),
+    ]
     result = CliRunner().invoke(cli, [*args, "-q"])
     assert result.exit_code == 0, result.output
     prefs = tmp_path / "prefs.jsonl"

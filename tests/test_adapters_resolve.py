@@ -109,4 +109,4 @@ def test_scorer_and_remote_scorer_are_scorer_like():
                 assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters), name
     finally:
         remote.close()
-    assert not is_scorer_like(["repetition_penalty"]) and not is_scorer_like("entropy")
+    assert not is_scorer_like(["repetition_penalty"]) and not is_scorer_like("token_entropy")

@@ -73,11 +73,13 @@ def counting_plugin():
 
 def test_registers_each_reward_as_a_named_orm():
     orms = {"repetition": type("RepetitionPenalty", (ORM,), {})}
-    added = adapter.register(orms, ORM, [ComponentConfig("entropy"), ComponentConfig("entropy", alias="repetition")])
-    assert added == {"entropy": "entropy", "rewardhub_repetition": "repetition"}  # ms-swift's own kept
+    added = adapter.register(
+        orms, ORM, [ComponentConfig("token_entropy"), ComponentConfig("token_entropy", alias="repetition")]
+    )
+    assert added == {"token_entropy": "token_entropy", "rewardhub_repetition": "repetition"}  # ms-swift's own kept
     assert orms["repetition"].__name__ == "RepetitionPenalty"
-    funcs = [orms[name](args=object()) for name in ("entropy", "rewardhub_repetition")]
-    assert [type(f).__name__ for f in funcs] == ["entropy", "rewardhub_repetition"]
+    funcs = [orms[name](args=object()) for name in ("token_entropy", "rewardhub_repetition")]
+    assert [type(f).__name__ for f in funcs] == ["token_entropy", "rewardhub_repetition"]
     assert all(isinstance(f, ORM) and f.args is not None for f in funcs)
 
 
@@ -120,13 +122,13 @@ def import_external_file(path: str):
 
 
 def test_external_plugin_file_fills_orms_and_cleans_sys_path(fake_swift, counting_plugin, monkeypatch):
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy,counting")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy,counting")
     monkeypatch.setattr(sys, "path", list(sys.path))
     import_external_file(adapter.__file__)
-    assert {"entropy", "counting"} <= set(fake_swift.orms)
+    assert {"token_entropy", "counting"} <= set(fake_swift.orms)
     assert str(Path(adapter.__file__).parent) not in sys.path  # trl.py, verl.py there must not shadow
     completions, kwargs = swift_batch(["a b c", "a a a"], ["p", "p"], [0, 0])
-    assert fake_swift.orms["entropy"]()(completions, **kwargs) == pytest.approx([1.0, 0.0])
+    assert fake_swift.orms["token_entropy"]()(completions, **kwargs) == pytest.approx([1.0, 0.0])
 
 
 @pytest.mark.slow
@@ -139,11 +141,11 @@ def test_against_the_installed_ms_swift(counting_plugin, monkeypatch):
     from swift.rlhf_trainers.utils import resolve_reward_funcs
     from swift.utils.utils import import_external_file as swift_import
 
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy,diversity_bonus")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy,diversity_bonus")
     monkeypatch.setattr(sys, "path", list(sys.path))
     swift_import(adapter.__file__)
-    funcs, names = resolve_reward_funcs(["entropy", "diversity_bonus", "format"])
-    assert names == ["entropy", "diversity_bonus", "Format"]
+    funcs, names = resolve_reward_funcs(["token_entropy", "diversity_bonus", "format"])
+    assert names == ["token_entropy", "diversity_bonus", "Format"]
 
     class Sample:  # the two members compute_rewards_per_func reads
         def __init__(self, prompt, completion, prompt_id):
@@ -158,4 +160,4 @@ def test_against_the_installed_ms_swift(counting_plugin, monkeypatch):
     assert out[:, 0].tolist() == pytest.approx([1.0, 1.0, 0.0])
     assert out[:2, 1].tolist() == pytest.approx([0.0, 0.0])
     assert torch.isnan(out[2, 1])  # alone in its group: None, which ms-swift keeps as NaN
-    assert "entropy" in orms
+    assert "token_entropy" in orms

@@ -50,17 +50,17 @@ def trl_call(fn, prompts, completions, **columns):
 
 
 def test_one_function_per_reward_named_and_weighted():
-    rewards = reward_funcs([{"name": "entropy", "weight": 0.3}, {"name": "entropy", "as": "entropy_b"}])
+    rewards = reward_funcs([{"name": "token_entropy", "weight": 0.3}, {"name": "token_entropy", "as": "entropy_b"}])
     assert isinstance(rewards, TRLRewards) and isinstance(rewards, list)
-    assert [f.__name__ for f in rewards] == rewards.names == ["entropy", "entropy_b"]
+    assert [f.__name__ for f in rewards] == rewards.names == ["token_entropy", "entropy_b"]
     assert rewards.weights == [0.3, 1.0]
 
 
 @pytest.mark.slow  # imports TRL, torch and transformers
 def test_trl_reads_the_names_and_sees_sync_or_async():
     utils = pytest.importorskip("trl.trainer.utils")
-    sync, asynchronous = reward_funcs(["entropy"]), reward_funcs(["entropy"], asynchronous=True)
-    assert utils.get_callable_name(sync[0]) == "entropy"
+    sync, asynchronous = reward_funcs(["token_entropy"]), reward_funcs(["token_entropy"], asynchronous=True)
+    assert utils.get_callable_name(sync[0]) == "token_entropy"
     assert not utils.is_async_callable(sync[0])
     assert utils.is_async_callable(asynchronous[0])
 
@@ -128,6 +128,6 @@ def test_async_functions_share_one_pass_on_one_loop():
 
 
 def test_mismatched_lengths_are_an_error():
-    rewards = reward_funcs(["entropy"])
+    rewards = reward_funcs(["token_entropy"])
     with pytest.raises(ValueError, match="2 prompts for 1 completions"):
         rewards[0](prompts=["a", "b"], completions=["x"])

@@ -53,13 +53,13 @@ ITEMS = [
 
 
 def test_per_sample_form_with_reward_kwargs_from_the_config():
-    fn = partial(_call_with_kwargs, adapter.compute_score, {"rewards": ["entropy", "repetition_penalty:0.5"]})
+    fn = partial(_call_with_kwargs, adapter.compute_score, {"rewards": ["token_entropy", "repetition_penalty:0.5"]})
     rewards, extra = naive_manager(fn, ITEMS)
     assert all(isinstance(r, float) for r in rewards)
-    assert set(extra) == {"score", "entropy", "repetition_penalty", "rewardhub_missing"}
+    assert set(extra) == {"score", "token_entropy", "repetition_penalty", "rewardhub_missing"}
     assert all(len(v) == len(ITEMS) for v in extra.values())  # verl needs equal-length columns
-    assert extra["entropy"][1] < extra["entropy"][0]  # the repeated answer
-    assert rewards[1] == pytest.approx(extra["entropy"][1] + 0.5 * extra["repetition_penalty"][1])
+    assert extra["token_entropy"][1] < extra["token_entropy"][0]  # the repeated answer
+    assert rewards[1] == pytest.approx(extra["token_entropy"][1] + 0.5 * extra["repetition_penalty"][1])
 
 
 def test_batch_form_groups_by_dataset_index(tmp_path):
@@ -80,9 +80,9 @@ def test_batch_form_groups_by_dataset_index(tmp_path):
 
 
 def test_config_from_the_environment(monkeypatch):
-    monkeypatch.setenv("REWARDHUB_CONFIG", "entropy")
+    monkeypatch.setenv("REWARDHUB_CONFIG", "token_entropy")
     score = adapter.compute_score("src", "a b c", None)
-    assert score == pytest.approx({"score": 1.0, "entropy": 1.0, "rewardhub_missing": 0.0})
+    assert score == pytest.approx({"score": 1.0, "token_entropy": 1.0, "rewardhub_missing": 0.0})
 
 
 def test_no_config_is_a_clear_error(monkeypatch):
@@ -129,14 +129,17 @@ def test_against_the_installed_verl_batch_manager():
             "extra_info": np.array([dict(i[3]) for i in ITEMS], dtype=object),
         },
     )
-    manager = BatchRewardManager(Tokenizer(), 0, adapter.compute_score_batch, rewards=["entropy", "diversity_bonus"])
+    manager = BatchRewardManager(
+        Tokenizer(), 0, adapter.compute_score_batch, rewards=["token_entropy", "diversity_bonus"]
+    )
     out = manager(data, return_dict=True)
-    assert set(out["reward_extra_info"]) == {"score", "entropy", "diversity_bonus", "rewardhub_missing"}
+    assert set(out["reward_extra_info"]) == {"score", "token_entropy", "diversity_bonus", "rewardhub_missing"}
     assert out["reward_tensor"].sum(dim=1).tolist() == pytest.approx(out["reward_extra_info"]["score"])
 
 
 def test_the_example_config_snippet_works(monkeypatch):
     yaml = pytest.importorskip("yaml")
+    pytest.importorskip("rewardhub_entropy")  # the example's config names the entropy plugin
     root = adapter_root()
     monkeypatch.chdir(root)  # the snippet's paths are relative to the repository
     section = yaml.safe_load((root / "examples" / "verl_reward.yaml").read_text())["reward"]

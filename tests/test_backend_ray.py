@@ -41,7 +41,12 @@ def test_ray_writes_what_local_writes(ray_cluster, tmp_path):
     for backend in ("local", "ray"):
         out = tmp_path / f"{backend}.jsonl"
         options = EvalOptions(
-            rewards="entropy,diversity_bonus", metrics=BUILTIN, by_group=True, output=out, chunk_size=4, backend=backend
+            rewards="token_entropy,diversity_bonus",
+            metrics=BUILTIN,
+            by_group=True,
+            output=out,
+            chunk_size=4,
+            backend=backend,
         )
         results[backend] = (evaluate_files(paths, options), out)
     (local, local_out), (ray, ray_out) = results["local"], results["ray"]
@@ -54,7 +59,7 @@ def test_ray_writes_what_local_writes(ray_cluster, tmp_path):
 def test_without_ray_the_backend_is_a_one_line_error(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import ray fails
     result = CliRunner().invoke(
-        cli, ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy", "--backend", "ray", "--quiet"]
+        cli, ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "token_entropy", "--backend", "ray", "--quiet"]
     )
     assert result.exit_code != 0
     lines = [line for line in result.output.strip().splitlines() if line]

@@ -76,7 +76,7 @@ def _both(paths, tmp_path, **options):
 @pytest.mark.parametrize("fmt", ["jsonl", "txt", "json"])
 def test_each_format_alone_gives_the_local_bytes(local_ray, inputs, tmp_path, fmt):
     (local, local_out), (ray, ray_out) = _both(
-        [inputs[fmt]], tmp_path, rewards="entropy,repetition_penalty", metrics="distinct"
+        [inputs[fmt]], tmp_path, rewards="token_entropy,repetition_penalty", metrics="distinct"
     )
     assert local.summary["n"] > 0
     assert ray_out.read_bytes() == local_out.read_bytes()
@@ -89,7 +89,7 @@ def test_each_format_alone_gives_the_local_bytes(local_ray, inputs, tmp_path, fm
 def test_the_three_formats_together_in_whole_groups(local_ray, inputs, tmp_path):
     paths = [inputs["txt"], inputs["jsonl"], inputs["json"]]
     (local, local_out), (ray, ray_out) = _both(
-        paths, tmp_path, rewards="entropy,diversity_bonus", metrics="distinct,self_bleu", by_group=True
+        paths, tmp_path, rewards="token_entropy,diversity_bonus", metrics="distinct,self_bleu", by_group=True
     )
     rows = [json.loads(line) for line in local_out.read_text(encoding="utf-8").splitlines()]
     assert {r.get("generator") for r in rows} == {None, "m"}  # rows of every file
@@ -102,7 +102,7 @@ def test_an_interrupted_ray_run_is_finished_by_a_local_resume(local_ray, inputs,
     """What the interrupted line tells a Ray user: the journal is the local backend's."""
     paths = [str(inputs["txt"]), str(inputs["json"])]
     full = tmp_path / "full.jsonl"
-    options = {"rewards": "entropy", "metrics": "distinct", "skip_invalid": True, "chunk_size": 2}
+    options = {"rewards": "token_entropy", "metrics": "distinct", "skip_invalid": True, "chunk_size": 2}
     evaluate_files(paths, EvalOptions(output=full, **options))
 
     def stop_after_the_first_rows(phase: str, done: int, total: int | None) -> None:

@@ -74,7 +74,9 @@ def test_disable_keeps_a_plugin_that_hangs_at_import_out_of_every_command(fake_d
     site = fake_distribution("rewardhub-hangs", "rh_hangs", HANGS_AT_IMPORT)
     assert "Commands from plugins" in cli_process("--help", site=site).stdout  # --help imports no plugin
     chat = str(EVALDATA / "chat_en.jsonl")
-    scored = cli_process("--disable", "rewardhub-hangs", "eval", chat, "--rewards", "entropy", "--json", site=site)
+    scored = cli_process(
+        "--disable", "rewardhub-hangs", "eval", chat, "--rewards", "token_entropy", "--json", site=site
+    )
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["n"] == 21
     unknown = cli_process("--disable", "rh_hangs", "no-such-command", site=site)
@@ -87,7 +89,7 @@ def test_a_plugin_command_never_replaces_a_builtin(fake_distribution):
     result = runner.invoke(cli, ["shout"])
     assert result.exit_code == 0 and result.stdout == "SHOUT\n"
     assert "adds a command 'eval'; a built-in has that name, so it is skipped" in result.stderr
-    real = runner.invoke(cli, ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy", "--json"])
+    real = runner.invoke(cli, ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "token_entropy", "--json"])
     assert json.loads(real.stdout)["n"] == 21
     listed = json.loads(runner.invoke(cli, ["plugins", "--json"]).stdout)
     assert next(p for p in listed if p["distribution"] == "rewardhub-claims")["commands"] == ["eval", "shout"]
@@ -105,7 +107,7 @@ def test_unknown_names_in_disable_are_warned_with_the_known_ones():
     result = CliRunner().invoke(cli, ["--disable", "no-such-plugin", "rewards", "--json"])
     assert result.exit_code == 0
     warning = next(line for line in result.stderr.splitlines() if "no-such-plugin" in line)
-    assert warning.startswith("rewardhub: warning:") and "rewardhub-entropy" in warning
+    assert warning.startswith("rewardhub: warning:") and "rewardhub-testing" in warning
 
 
 def test_plugins_says_how_to_see_the_builtins(monkeypatch):
@@ -117,7 +119,7 @@ def test_plugins_says_how_to_see_the_builtins(monkeypatch):
 
 def test_progress_reports_reading_loading_models_scoring_and_metrics():
     phases: list[str] = []
-    options = EvalOptions(rewards=["entropy"], metrics=["distinct"], chunk_size=8)
+    options = EvalOptions(rewards=["token_entropy"], metrics=["distinct"], chunk_size=8)
     evaluate_files([EVALDATA / "chat_en.jsonl"], options, lambda phase, done, total: phases.append(phase))
     assert "metric distinct" in phases  # the metric at work, named under the phase
     phases = [p for p in phases if not p.startswith("metric ")]

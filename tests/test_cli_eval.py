@@ -35,30 +35,30 @@ def test_default_run_prints_a_table_of_every_installed_reward():
 
 
 def test_json_summary_has_exactly_the_documented_shape():
-    result = run("eval", CHAT_EN, "--rewards", "entropy", "--json")
+    result = run("eval", CHAT_EN, "--rewards", "token_entropy", "--json")
     data = json.loads(result.output)
     assert set(data) == {"n", "rewards", "total", "metrics", "metric_directions", "errors"}
     assert data["n"] == 21 and data["errors"] == 0
     stats = {"mean", "std", "min", "max", "missing"}
-    assert set(data["rewards"]["entropy"]) == {*stats, "missing_reasons", "higher_is_better"}
+    assert set(data["rewards"]["token_entropy"]) == {*stats, "missing_reasons", "higher_is_better"}
     assert set(data["total"]) == stats
-    assert 0 <= data["rewards"]["entropy"]["min"] < data["rewards"]["entropy"]["mean"] <= 1
+    assert 0 <= data["rewards"]["token_entropy"]["min"] < data["rewards"]["token_entropy"]["mean"] <= 1
 
 
 def test_output_keeps_every_row_and_field_and_writes_provenance(tmp_path):
     out = tmp_path / "scored.jsonl"
-    result = run("eval", CHAT_EN, "--rewards", "entropy:0.5", "-o", str(out), "--quiet")
+    result = run("eval", CHAT_EN, "--rewards", "token_entropy:0.5", "-o", str(out), "--quiet")
     assert result.exit_code == 0, result.output
     inputs = read_jsonl(Path(CHAT_EN))
     rows = read_jsonl(out)
     assert len(rows) == len(inputs)
     for given, row in zip(inputs, rows):
         assert {k: row[k] for k in given} == given
-        assert row["reward"] == pytest.approx(0.5 * row["rewards"]["entropy"])
+        assert row["reward"] == pytest.approx(0.5 * row["rewards"]["token_entropy"])
         assert row["errors"] == {}
     meta = json.loads((tmp_path / "scored.meta.json").read_text())
     assert meta["config"]["rewards"][0]["weight"] == 0.5
-    assert meta["config"]["rewards"][0]["distribution"] == "rewardhub-entropy"
+    assert meta["config"]["rewards"][0]["distribution"] == "rewardhub-testing"
     assert meta["inputs"][0]["sha256"] == rewardhub.io.file_sha256(CHAT_EN)
     assert {"rewardhub", "created", "plugins", "summary"} <= set(meta)
     assert not list(tmp_path.glob("*.partial*"))
@@ -67,10 +67,11 @@ def test_output_keeps_every_row_and_field_and_writes_provenance(tmp_path):
 def test_config_file_with_alias_and_weights(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(
-        "rewards:\n  - {name: entropy, weight: 2}\n  - {name: entropy, as: entropy_char, args: {tokenize: char}}\n"
+        "rewards:\n  - {name: token_entropy, weight: 2}\n"
+        "  - {name: token_entropy, as: entropy_char, args: {tokenize: char}}\n"
     )
     data = json.loads(run("eval", CHAT_EN, "--config", str(config), "--json").output)
-    assert set(data["rewards"]) == {"entropy", "entropy_char"}
+    assert set(data["rewards"]) == {"token_entropy", "entropy_char"}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_bad_input_is_one_clear_line_and_never_touches_the_output(tmp_path, cont
     bad.write_bytes(content)
     out = tmp_path / "out.jsonl"
     out.write_text("previous results\n")
-    result = run("eval", str(bad), "--rewards", "entropy", "-o", str(out))
+    result = run("eval", str(bad), "--rewards", "token_entropy", "-o", str(out))
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and message in result.output
     assert "Traceback" not in result.output
@@ -101,7 +102,7 @@ def test_skip_invalid_reports_how_many_and_where(tmp_path):
         '{"prompt": "p", "response": "a b"}\nnope\n{"prompt": "p", "response": 5}\n{"prompt": "p", "response": "c"}\n'
     )
     out = tmp_path / "out.jsonl"
-    result = run("eval", str(bad), "--rewards", "entropy", "--skip-invalid", "-o", str(out))
+    result = run("eval", str(bad), "--rewards", "token_entropy", "--skip-invalid", "-o", str(out))
     assert result.exit_code == 0
     assert f"skipped 2 invalid rows ({bad}:2, {bad}:3)" in result.output
     assert [r["response"] for r in read_jsonl(out)] == ["a b", "c"]
@@ -128,13 +129,13 @@ class FragilePlugin:
 def test_a_reward_raising_on_one_sample_spoils_only_that_sample(tmp_path, register_plugin):
     register_plugin(FragilePlugin, "fragile-plugin")
     out = tmp_path / "out.jsonl"
-    result = run("eval", CHAT_EN, "--rewards", "fragile,entropy", "-o", str(out), "--json")
+    result = run("eval", CHAT_EN, "--rewards", "fragile,token_entropy", "-o", str(out), "--json")
     assert json.loads(result.output)["errors"] == 1
     rows = read_jsonl(out)
     bad = [r for r in rows if r["response"] == "Smokey."]
     assert bad[0]["rewards"]["fragile"] is None
     assert bad[0]["errors"] == {"fragile": "RuntimeError: choked on a one-word answer"}
-    assert bad[0]["rewards"]["entropy"] is not None
+    assert bad[0]["rewards"]["token_entropy"] is not None
     assert all(r["rewards"]["fragile"] == 1.0 for r in rows if r is not bad[0])
 
 
@@ -168,7 +169,15 @@ class InterruptingPlugin:
 
 def test_resume_after_an_interruption_gives_the_same_file(tmp_path, register_plugin):
     register_plugin(InterruptingPlugin, "interrupting")
-    args = ["eval", CHAT_EN, str(EVALDATA / "chat_zh.jsonl"), "--rewards", "group_rank,entropy", "--chunk-size", "3"]
+    args = [
+        "eval",
+        CHAT_EN,
+        str(EVALDATA / "chat_zh.jsonl"),
+        "--rewards",
+        "group_rank,token_entropy",
+        "--chunk-size",
+        "3",
+    ]
     full = tmp_path / "full.jsonl"
     assert run(*args, "-o", str(full)).exit_code == 0
 

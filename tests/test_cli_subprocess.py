@@ -37,7 +37,7 @@ def test_a_quiet_eval_without_metrics_imports_neither_numpy_nor_rich(tmp_path):
     data.write_text('{"prompt": "Hi", "response": "Hello there, hello again."}\n')
     code = (
         "import sys\nfrom click.testing import CliRunner\nfrom rewardhub.cli import cli\n"
-        "args = [sys.argv[1], '--rewards', 'entropy,repetition_penalty', '--quiet', '--json']\n"
+        "args = [sys.argv[1], '--rewards', 'token_entropy,repetition_penalty', '--quiet', '--json']\n"
         "quiet = CliRunner().invoke(cli, ['eval', *args, '--metrics', 'none', '-o', sys.argv[2] + '1'])\n"
         "light = sorted({'numpy', 'pandas', 'rich'} & set(sys.modules))\n"
         "metric = CliRunner().invoke(cli, ['eval', *args, '--metrics', 'distinct', '-o', sys.argv[2] + '2'])\n"
@@ -60,13 +60,13 @@ def test_eval_alpaca_eval_file_with_no_field_flags(realdata, tmp_path):
         str(out),
         "--json",
         "--rewards",
-        "entropy",
+        "token_entropy",
         "--metrics",
         "distinct",
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["n"] == 805 and summary["rewards"]["entropy"]["missing"] == 0
+    assert summary["n"] == 805 and summary["rewards"]["token_entropy"]["missing"] == 0
     rows = out.read_text().splitlines()
     assert len(rows) == 805
     assert json.loads(rows[0])["generator"] == "alpaca-7b"
@@ -75,10 +75,10 @@ def test_eval_alpaca_eval_file_with_no_field_flags(realdata, tmp_path):
 SLOW_PLUGIN = """
 import time
 import rewardhub
-from rewardhub_entropy import Entropy
+from rh_testing import TokenEntropy
 
 
-class SlowEntropy(Entropy):
+class SlowEntropy(TokenEntropy):
     name = "slow_entropy"
     batch_size = 16
 
@@ -170,7 +170,7 @@ def test_the_readme_plugin_built_from_scratch_and_pip_installed_is_discovered(tm
 def test_bad_input_in_a_real_process_is_one_line_on_stderr(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "p", "response": "ok"}\n{oops}\n')
-    result = rewardhub_cli("eval", str(bad), "--rewards", "entropy")
+    result = rewardhub_cli("eval", str(bad), "--rewards", "token_entropy")
     assert result.returncode == 1
     assert (
         result.stderr

@@ -15,7 +15,7 @@ from rewardhub.cli import cli
 from rewardhub.compare.result import EXCLUSION_KINDS
 from tests.conftest import EVALDATA
 
-REWARDS = "repetition_penalty,entropy"
+REWARDS = "repetition_penalty,token_entropy"
 METRICS = "distinct,repetition"
 
 
@@ -52,7 +52,7 @@ def test_json_is_exactly_the_documented_shape(files, tmp_path):
     assert doc["a"] == {"files": [a], "n": len(rows())} and doc["b"]["files"] == [b]
     assert doc["paired"] is True and doc["pairs"] == len({r["prompt"] for r in rows()})
     assert doc["tokenize"] == {"a": ["auto"], "b": ["auto"], "mismatch": False} and doc["notes"] == []
-    assert set(doc["rewards"]) == {"repetition_penalty", "entropy"}
+    assert set(doc["rewards"]) == {"repetition_penalty", "token_entropy"}
     for r in doc["rewards"].values():
         assert set(r) == {"a", "b", "delta", "ci", "p", "win_rate", "higher_is_better", "n", "excluded", "note"}
         assert r["delta"] == pytest.approx(r["b"] - r["a"]) and r["ci"][0] <= r["ci"][1]
@@ -95,7 +95,7 @@ def test_scored_files_are_reused_and_must_agree_on_each_reward(files, tmp_path):
     a, b = files
     for src, out, n in ((a, "a.jsonl", 3), (b, "b.jsonl", 3), (b, "b2.jsonl", 2)):
         config = tmp_path / f"{out}.yaml"
-        config.write_text(f"rewards:\n  - {{name: repetition_penalty, args: {{ngram_size: {n}}}}}\n  - entropy\n")
+        config.write_text(f"rewards:\n  - {{name: repetition_penalty, args: {{ngram_size: {n}}}}}\n  - token_entropy\n")
         done = invoke("eval", src, "--config", str(config), "-o", str(tmp_path / out), "-q")
         assert done.exit_code == 0, done.output
     doc = compare_json(
@@ -106,7 +106,7 @@ def test_scored_files_are_reused_and_must_agree_on_each_reward(files, tmp_path):
         "--work-dir",
         str(tmp_path / "work"),
     )
-    assert set(doc["rewards"]) == {"repetition_penalty", "entropy"}  # every reward they hold
+    assert set(doc["rewards"]) == {"repetition_penalty", "token_entropy"}  # every reward they hold
     assert not (tmp_path / "work").exists()  # nothing scored again
     command = [sys.executable, "-m", "rewardhub", "compare", str(tmp_path / "a.jsonl"), str(tmp_path / "b2.jsonl")]
     refused = subprocess.run([*command, "--metrics", "distinct"], capture_output=True, text=True, cwd=tmp_path)
@@ -114,21 +114,23 @@ def test_scored_files_are_reused_and_must_agree_on_each_reward(files, tmp_path):
     assert "reward 'repetition_penalty'" in refused.stderr and "ngram_size" in refused.stderr
     assert "Traceback" not in refused.stderr
     picked = subprocess.run(
-        [*command, "--rewards", "entropy", "--metrics", "distinct", "--json", "-q"],
+        [*command, "--rewards", "token_entropy", "--metrics", "distinct", "--json", "-q"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
     )
     assert picked.returncode == 0, picked.stderr
-    assert list(json.loads(picked.stdout)["rewards"]) == ["entropy"]
-    done = invoke("eval", b, "--rewards", "entropy", "--tokenize", "whitespace", "-o", str(tmp_path / "b3.jsonl"), "-q")
+    assert list(json.loads(picked.stdout)["rewards"]) == ["token_entropy"]
+    done = invoke(
+        "eval", b, "--rewards", "token_entropy", "--tokenize", "whitespace", "-o", str(tmp_path / "b3.jsonl"), "-q"
+    )
     assert done.exit_code == 0, done.output
     noted = invoke(
         "compare",
         str(tmp_path / "a.jsonl"),
         str(tmp_path / "b3.jsonl"),
         "--rewards",
-        "entropy",
+        "token_entropy",
         "--metrics",
         "distinct",
         env={"COLUMNS": "200"},
@@ -139,12 +141,12 @@ def test_scored_files_are_reused_and_must_agree_on_each_reward(files, tmp_path):
 def test_by_splits_one_file_set_by_a_field(tmp_path):
     data = [{**r, "generator": g} for g in ("base", "tuned", "other") for r in rows()]
     path = write(tmp_path / "all.jsonl", data)
-    work = ["--work-dir", str(tmp_path / "work"), "--rewards", "entropy", "--metrics", "distinct"]
+    work = ["--work-dir", str(tmp_path / "work"), "--rewards", "token_entropy", "--metrics", "distinct"]
     ambiguous = invoke("compare", path, "--by", "generator", *work)
     assert ambiguous.exit_code == 2 and "base, tuned, other" in ambiguous.output and "--a" in ambiguous.output
     doc = compare_json(path, "--by", "generator", "--a", "base", "--b", "tuned", *work)
     assert doc["a"]["n"] == doc["b"]["n"] == len(rows()) and doc["paired"]
-    assert doc["rewards"]["entropy"]["delta"] == 0
+    assert doc["rewards"]["token_entropy"]["delta"] == 0
 
 
 def test_the_table_fits_80_columns_and_marks_significant_rows(files, tmp_path):

@@ -19,7 +19,7 @@ from rewardhub.cli import cli
 from rewardhub.compare.api import reward_directions
 from tests.conftest import EVALDATA
 
-REWARDS = "entropy,repetition_penalty"
+REWARDS = "token_entropy,repetition_penalty"
 
 
 def scored(tmp_path: Path, name: str, *extra: str, source: Path = EVALDATA / "chat_en.jsonl") -> Path:
@@ -53,30 +53,30 @@ def test_unusable_values_are_counted_per_reward_and_reason(tmp_path):
     poison_b = {0 if 0 not in router else 5: float("-inf"), 7: [1.0]}
 
     def change(poison):
-        return lambda i, row: row["rewards"].__setitem__("entropy", poison[i]) if i in poison else None
+        return lambda i, row: row["rewards"].__setitem__("token_entropy", poison[i]) if i in poison else None
 
     rewrite(a, change(poison_a))
     rewrite(b, change(poison_b))
     done = run(str(a), str(b), "--metrics", "none", "--json", "-q")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    entropy = doc["rewards"]["entropy"]
+    token_entropy = doc["rewards"]["token_entropy"]
     # every row of the router prompt is unusable on A: B's rows of that prompt have no pair
-    assert entropy["excluded"]["a"] == {"null": 1, "nan": 1, "infinite": 1, "not_a_number": 2, "no_pair": 0}
-    assert entropy["excluded"]["b"] == {"null": 0, "nan": 0, "infinite": 1, "not_a_number": 1, "no_pair": 4}
+    assert token_entropy["excluded"]["a"] == {"null": 1, "nan": 1, "infinite": 1, "not_a_number": 2, "no_pair": 0}
+    assert token_entropy["excluded"]["b"] == {"null": 0, "nan": 0, "infinite": 1, "not_a_number": 1, "no_pair": 4}
     pairs = doc["pairs"]
-    assert pairs == 6 and entropy["n"]["pairs"] == 5  # the comparison's pairs, and this reward's
-    assert entropy["n"] == {"a": 21 - 5, "b": 21 - 2 - 4, "pairs": 5}
+    assert pairs == 6 and token_entropy["n"]["pairs"] == 5  # the comparison's pairs, and this reward's
+    assert token_entropy["n"] == {"a": 21 - 5, "b": 21 - 2 - 4, "pairs": 5}
     untouched = doc["rewards"]["repetition_penalty"]
     assert untouched["n"] == {"a": 21, "b": 21, "pairs": 6} and not any(untouched["excluded"]["a"].values())
     # the mean of A is over the usable rows only
-    values = [json.loads(line)["rewards"]["entropy"] for line in a.read_text().splitlines()]
+    values = [json.loads(line)["rewards"]["token_entropy"] for line in a.read_text().splitlines()]
     usable = [v for i, v in enumerate(values) if i not in poison_a]
-    assert entropy["a"] == pytest.approx(np.mean(usable))
+    assert token_entropy["a"] == pytest.approx(np.mean(usable))
 
     table = run(str(a), str(b), "--metrics", "none", "-q")
     assert table.returncode == 0, table.stderr
-    assert "entropy: rows left out: A 1 null, 1 NaN, 1 infinite, 2 not a number; B 1 infinite" in " ".join(
+    assert "token_entropy: rows left out: A 1 null, 1 NaN, 1 infinite, 2 not a number; B 1 infinite" in " ".join(
         table.stdout.split()
     )
     assert "no value on the other side" in table.stdout and "repetition_penalty: rows left out" not in table.stdout
@@ -87,24 +87,30 @@ def test_values_near_the_float_limit_give_exact_statistics_and_no_warning(tmp_pa
     rng = np.random.default_rng(0)
     huge_a = rng.uniform(0.5, 1.7, 21) * 1e308
     huge_b = rng.uniform(0.5, 1.7, 21) * 1e308
-    rewrite(a, lambda i, row: row["rewards"].__setitem__("entropy", float(huge_a[i])))
-    rewrite(b, lambda i, row: row["rewards"].__setitem__("entropy", float(huge_b[i])))
-    done = run(str(a), str(b), "--metrics", "none", "--rewards", "entropy", "--json")
+    rewrite(a, lambda i, row: row["rewards"].__setitem__("token_entropy", float(huge_a[i])))
+    rewrite(b, lambda i, row: row["rewards"].__setitem__("token_entropy", float(huge_b[i])))
+    done = run(str(a), str(b), "--metrics", "none", "--rewards", "token_entropy", "--json")
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "overflow" not in done.stderr, done.stderr
-    entropy = json.loads(done.stdout)["rewards"]["entropy"]
+    token_entropy = json.loads(done.stdout)["rewards"]["token_entropy"]
     exact_a = float(sum(Fraction(v) for v in huge_a) / 21)
     exact_b = float(sum(Fraction(v) for v in huge_b) / 21)
-    assert entropy["a"] == pytest.approx(exact_a, rel=1e-12) and entropy["b"] == pytest.approx(exact_b, rel=1e-12)
-    assert entropy["delta"] == pytest.approx(exact_b - exact_a, rel=1e-9)
+    assert token_entropy["a"] == pytest.approx(exact_a, rel=1e-12) and token_entropy["b"] == pytest.approx(
+        exact_b, rel=1e-12
+    )
+    assert token_entropy["delta"] == pytest.approx(exact_b - exact_a, rel=1e-9)
     # the same values scaled down to ordinary sizes give the same p and win rate, and the same interval scaled
-    rewrite(a, lambda i, row: row["rewards"].__setitem__("entropy", float(huge_a[i] / 2.0**1000)))
-    rewrite(b, lambda i, row: row["rewards"].__setitem__("entropy", float(huge_b[i] / 2.0**1000)))
-    small = json.loads(run(str(a), str(b), "--metrics", "none", "--rewards", "entropy", "--json").stdout)
-    small = small["rewards"]["entropy"]
-    assert entropy["p"] == small["p"] and entropy["win_rate"] == small["win_rate"] and entropy["p"] is not None
-    assert entropy["ci"] == pytest.approx([x * 2.0**1000 for x in small["ci"]], rel=1e-9)
-    table = run(str(a), str(b), "--metrics", "none", "--rewards", "entropy")
+    rewrite(a, lambda i, row: row["rewards"].__setitem__("token_entropy", float(huge_a[i] / 2.0**1000)))
+    rewrite(b, lambda i, row: row["rewards"].__setitem__("token_entropy", float(huge_b[i] / 2.0**1000)))
+    small = json.loads(run(str(a), str(b), "--metrics", "none", "--rewards", "token_entropy", "--json").stdout)
+    small = small["rewards"]["token_entropy"]
+    assert (
+        token_entropy["p"] == small["p"]
+        and token_entropy["win_rate"] == small["win_rate"]
+        and token_entropy["p"] is not None
+    )
+    assert token_entropy["ci"] == pytest.approx([x * 2.0**1000 for x in small["ci"]], rel=1e-9)
+    table = run(str(a), str(b), "--metrics", "none", "--rewards", "token_entropy")
     assert table.returncode == 0 and "Warning" not in table.stderr
 
 
@@ -159,13 +165,13 @@ def test_a_reward_not_installed_here_takes_the_direction_its_sidecars_recorded(t
     for path in (a, b):
         meta = path.with_suffix(".meta.json")
         document = json.loads(meta.read_text())
-        document["config"]["rewards"][0].update({"name": "uninstalled_entropy", "as": "entropy"})
+        document["config"]["rewards"][0].update({"name": "uninstalled_entropy", "as": "token_entropy"})
         meta.write_text(json.dumps(document))
     doc = json.loads(run(str(a), str(b), "--metrics", "none", "--json", "-q").stdout)
-    assert doc["rewards"]["entropy"]["higher_is_better"] is True  # both sidecars recorded it
+    assert doc["rewards"]["token_entropy"]["higher_is_better"] is True  # both sidecars recorded it
     document = json.loads(b.with_suffix(".meta.json").read_text())
-    document["summary"]["rewards"]["entropy"]["higher_is_better"] = False
+    document["summary"]["rewards"]["token_entropy"]["higher_is_better"] = False
     b.with_suffix(".meta.json").write_text(json.dumps(document))
     doc = json.loads(run(str(a), str(b), "--metrics", "none", "--json", "-q").stdout)
-    assert doc["rewards"]["entropy"]["higher_is_better"] is None  # they disagree: unknown
-    assert doc["rewards"]["entropy"]["win_rate"] is None  # and "B is better" means nothing
+    assert doc["rewards"]["token_entropy"]["higher_is_better"] is None  # they disagree: unknown
+    assert doc["rewards"]["token_entropy"]["win_rate"] is None  # and "B is better" means nothing

@@ -6,7 +6,7 @@ The process: for each prompt, answers drawn without replacement from the seven a
 models' answers to that instruction (``../shared/realdata/alpaca_eval``), split at random
 between the two sides: real text whose answers to one prompt are alike, so pairing matters.
 Without the real data, synthetic text of the same shape (each prompt its own word
-distribution). Rewards are the installed ``entropy`` and ``repetition_penalty`` computed on
+distribution). Rewards are the installed ``token_entropy`` and ``repetition_penalty`` computed on
 those texts; per-response metrics are ``seq_rep_2`` and ``distinct_avg_2``; corpus metrics
 distinct-1/2 and self-BLEU-4. Deterministic (fixed seeds): 200 replicates per prompt count
 tell a 5% rate (10 of 200) from the 20 to 45% the percentile bootstrap gave (40 to 90).
@@ -28,7 +28,7 @@ from tests.conftest import REALDATA
 REPLICATES = 200
 #: the share of 95% intervals that may exclude 0 under the null (5% expected, 11% = 22 of 200)
 LIMIT = 0.11
-KEYS = ("entropy", "repetition_penalty", "seq_rep_2", "distinct_avg_2", "distinct_1", "distinct_2", "self_bleu_4")
+KEYS = ("token_entropy", "repetition_penalty", "seq_rep_2", "distinct_avg_2", "distinct_1", "distinct_2", "self_bleu_4")
 
 
 @cache
@@ -63,7 +63,7 @@ def reward_values() -> dict[str, dict[str, float]]:
     texts = sorted({t for answers in answer_pool() for t in answers})
     registry = plugins.registry(())
     out = {}
-    for name in ("entropy", "repetition_penalty"):
+    for name in ("token_entropy", "repetition_penalty"):
         scores = as_reward(registry.rewards[name].obj).score([Sample(response=t) for t in texts])
         out[name] = {t: float(getattr(s, "value", s)) for t, s in zip(texts, scores)}
     return out
@@ -100,8 +100,8 @@ def exclusion_rates(prompts: int, paired: bool, per_prompt: int) -> tuple[dict[s
         result = analyse(
             a,
             b,
-            ["entropy", "repetition_penalty"],
-            {"entropy": True, "repetition_penalty": True},
+            ["token_entropy", "repetition_penalty"],
+            {"token_entropy": True, "repetition_penalty": True},
             metrics,
             paired="yes" if paired else "no",
             seed=seed,
@@ -139,14 +139,17 @@ def test_unpaired_intervals_keep_their_level_under_the_null(samples):
 
 def test_one_shared_prompt_gives_no_interval_and_says_why():
     a, b = null_sides(1, 2, np.random.default_rng(0), paired=True)
-    result = analyse(a, b, ["entropy"], {"entropy": True}, components(), paired="yes")
+    result = analyse(a, b, ["token_entropy"], {"token_entropy": True}, components(), paired="yes")
     assert result.pairs == 1
     for item in [*result.rewards.values(), *result.metrics.values()]:
         assert item.ci is None and not item.significant()
         assert "an interval needs at least 2 prompts, there is 1" in item.note
-    assert result.rewards["entropy"].p == 1.0  # exact: both sign patterns are as extreme
+    assert result.rewards["token_entropy"].p == 1.0  # exact: both sign patterns are as extreme
     document = result.to_dict()
-    assert document["rewards"]["entropy"]["ci"] is None and "at least 2" in document["rewards"]["entropy"]["note"]
+    assert (
+        document["rewards"]["token_entropy"]["ci"] is None
+        and "at least 2" in document["rewards"]["token_entropy"]["note"]
+    )
     assert document["metrics"]["distinct_2"]["ci"] is None and "at least 2" in document["metrics"]["distinct_2"]["note"]
 
 

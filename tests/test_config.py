@@ -9,7 +9,7 @@ from tests.conftest import EVALDATA
 
 
 def test_shorthand_and_dict_entries():
-    assert parse_component("entropy:0.3") == ComponentConfig("entropy", 0.3)
+    assert parse_component("token_entropy:0.3") == ComponentConfig("token_entropy", 0.3)
     entry = parse_component({"name": "toxicity", "weight": 2, "args": {"threshold": 0.2}, "as": "tox_strict"})
     assert (entry.key, entry.weight, entry.args) == ("tox_strict", 2.0, {"threshold": 0.2})
 
@@ -17,10 +17,10 @@ def test_shorthand_and_dict_entries():
 def test_file_in_the_ms_swift_shape(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(
-        "rewards:\n  - {name: entropy, weight: 0.3}\nmetrics: [distinct, {name: self_bleu, args: {n: 3}}]\n"
+        "rewards:\n  - {name: token_entropy, weight: 0.3}\nmetrics: [distinct, {name: self_bleu, args: {n: 3}}]\n"
     )
     config = load_config(path)
-    assert [c.key for c in config.rewards] == ["entropy"]
+    assert [c.key for c in config.rewards] == ["token_entropy"]
     assert [(m.name, m.args) for m in config.metrics] == [("distinct", {}), ("self_bleu", {"n": 3})]
     assert config.missing == "skip"
 
@@ -43,7 +43,7 @@ def test_errors_name_the_entry(data, message):
 
 def test_broken_yaml_names_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("rewards: [entropy\n")
+    path.write_text("rewards: [token_entropy\n")
     with pytest.raises(ConfigError, match=str(path)):
         load_config(path)
 

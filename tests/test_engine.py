@@ -111,7 +111,7 @@ def test_pure_python_rewards_run_in_the_calling_thread_beside_the_threaded_ones(
     assert threads["computes"] is threads["also_computes"] is threading.current_thread()
     assert threads["waits"] is not threading.current_thread()
     # the built-in token rewards say so
-    assert all(Scorer([name]).components[0].reward.pure_python for name in ("entropy", "repetition_penalty"))
+    assert all(Scorer([name]).components[0].reward.pure_python for name in ("token_entropy", "repetition_penalty"))
 
 
 def test_group_aware_rewards_get_whole_groups_never_split():

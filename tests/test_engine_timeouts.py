@@ -94,12 +94,12 @@ def bounded(fn, limit: float = 120.0):
 
 
 def test_a_call_that_holds_the_gil_is_stopped_at_its_timeout():
-    scorer = Scorer([Backtracking(), "entropy"], timeout=1)
+    scorer = Scorer([Backtracking(), "token_entropy"], timeout=1)
     samples = [Sample(f"backtrack:{FOREVER}"), Sample("fine words here")]
     batch = bounded(lambda: scorer.score(samples))
     assert batch.components["backtracking"] == [None, 15.0]
     assert batch.errors[0]["backtracking"] == "timed out after 1s (batch of 1)"
-    assert batch.components["entropy"][0] is not None  # the other reward is untouched
+    assert batch.components["token_entropy"][0] is not None  # the other reward is untouched
     assert scorer.timeouts == {"backtracking": 1}
     assert scorer.running_abandoned() == {}  # stopped, not abandoned: nothing keeps running
     assert scorer.score([Sample("again")]).components["backtracking"] == [5.0]  # a fresh worker
@@ -149,14 +149,14 @@ def test_a_timeout_must_be_a_positive_finite_number(value):
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
         check_timeout(value)
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
-        Scorer(["entropy"], timeout=value)
+        Scorer(["token_entropy"], timeout=value)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
 def test_eval_refuses_the_same_timeouts(value, tmp_path):
     data = tmp_path / "rows.jsonl"
     data.write_text('{"response": "x"}\n')
-    result = CliRunner().invoke(cli, ["eval", str(data), "--rewards", "entropy", "--timeout", value])
+    result = CliRunner().invoke(cli, ["eval", str(data), "--rewards", "token_entropy", "--timeout", value])
     assert result.exit_code == 2, result.output
     assert f"--timeout must be a positive number of seconds, got {float(value)}" in result.output
 
@@ -168,11 +168,11 @@ def test_eval_timeout_stops_a_pure_python_reward(tmp_path, serve_testing_plugin)
     data.write_text(json.dumps({"response": f"backtrack:{FOREVER}"}) + "\n" + json.dumps({"response": "ok"}) + "\n")
     out = tmp_path / "scored.jsonl"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "rewardhub", "eval", str(data), "--rewards", "backtracking,entropy"]
+    command = [sys.executable, "-m", "rewardhub", "eval", str(data), "--rewards", "backtracking,token_entropy"]
     done = subprocess.run([*command, "--timeout", "2", "-o", str(out), "-q"], env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["rewards"]["backtracking"] is None
     assert rows[0]["errors"]["backtracking"] == "timed out after 2s (batch of 1)"
-    assert rows[1]["rewards"]["backtracking"] == 2.0 and rows[0]["rewards"]["entropy"] is not None
+    assert rows[1]["rewards"]["backtracking"] == 2.0 and rows[0]["rewards"]["token_entropy"] is not None

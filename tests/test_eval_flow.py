@@ -19,13 +19,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import tomllib
 from click.testing import CliRunner
 
 from rewardhub.cli import cli
 from rewardhub.config import ConfigError
 from rewardhub.evaluate import EvalOptions, evaluate_files, plan_run
 from tests.conftest import EVALDATA, ROOT
+
+tomllib = pytest.importorskip("tomllib")  # (Python 3.11+)
 
 #: The path one row takes through ``eval``: the functions it passes, in the order first entered.
 ROW_PATH = [
@@ -114,7 +115,7 @@ def _evaluate_rank(module: str) -> int:
 
 
 def test_the_plan_is_the_one_description_both_backends_build_from(tmp_path):
-    plan = plan_run([EVALDATA / "chat_en.jsonl"], EvalOptions(rewards="entropy:0.5,diversity_bonus", timeout=30))
+    plan = plan_run([EVALDATA / "chat_en.jsonl"], EvalOptions(rewards="token_entropy:0.5,diversity_bonus", timeout=30))
     try:
         assert plan.grouped  # diversity_bonus is group aware: whole groups, on every backend
         workers = plan.scorer_factory()  # what a Ray actor builds

@@ -26,7 +26,7 @@ from tests.conftest import EVALDATA, ROOT
 
 CHAT_EN = str(EVALDATA / "chat_en.jsonl")
 RUN = [sys.executable, "-m", "rewardhub"]
-LIGHT = ["--rewards", "entropy", "--metrics", "none"]
+LIGHT = ["--rewards", "token_entropy", "--metrics", "none"]
 
 
 def run(*args: str):

@@ -77,7 +77,7 @@ def slow_metric(fake_distribution):
 
 def test_every_phase_reports_counts_against_a_total(slow_metric):
     recorder = Recorder()
-    options = EvalOptions(rewards="entropy", metrics="distinct,slow_metric", chunk_size=8)
+    options = EvalOptions(rewards="token_entropy", metrics="distinct,slow_metric", chunk_size=8)
     result = evaluate_files([CHAT_EN], options, progress=recorder)
     assert result.summary["metrics"]["slow_metric"] == 21.0
 
@@ -191,7 +191,7 @@ def test_the_bar_counts_through_the_metrics_phase_on_a_real_terminal(slow_metric
         "HF_HUB_OFFLINE": "1",
     }
     env.pop("NO_COLOR", None)
-    args = ["eval", str(CHAT_EN), "--rewards", "entropy", "--metrics", "distinct,slow_metric", "--json"]
+    args = ["eval", str(CHAT_EN), "--rewards", "token_entropy", "--metrics", "distinct,slow_metric", "--json"]
     status, stdout, terminal = _run_on_a_terminal(args, env)
     assert status == 0, terminal
     assert json.loads(stdout)["metrics"]["slow_metric"] == 21.0  # stdout is the JSON alone
@@ -213,7 +213,17 @@ def test_the_bar_counts_through_the_metrics_phase_on_a_real_terminal(slow_metric
 def test_without_a_terminal_nothing_is_drawn(slow_metric):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(slow_metric), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run(
-        [sys.executable, "-m", "rewardhub", "eval", str(CHAT_EN), "--rewards", "entropy", "--metrics", "slow_metric"],
+        [
+            sys.executable,
+            "-m",
+            "rewardhub",
+            "eval",
+            str(CHAT_EN),
+            "--rewards",
+            "token_entropy",
+            "--metrics",
+            "slow_metric",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -42,9 +42,9 @@ def test_streaming_equals_the_old_results_on_real_data(realdata, tmp_path):
 
     paths = sorted((realdata / "alpaca_eval").glob("*.jsonl"))[:2]
     out = tmp_path / "out.jsonl"
-    options = EvalOptions(rewards="entropy,repetition_penalty", metrics=BUILTIN, output=out, chunk_size=256)
+    options = EvalOptions(rewards="token_entropy,repetition_penalty", metrics=BUILTIN, output=out, chunk_size=256)
     result = evaluate_files(paths, options)
-    assert out.read_bytes() == _all_at_once(paths, ["entropy", "repetition_penalty"])
+    assert out.read_bytes() == _all_at_once(paths, ["token_entropy", "repetition_penalty"])
 
     # the old tokenization (sacrebleu's regexes, once per reward) and arithmetic, value by value
     sacre = Tokenizer13a()
@@ -53,11 +53,11 @@ def test_streaming_equals_the_old_results_on_real_data(realdata, tmp_path):
     for row, text in zip(rows, texts):
         tokens = sacre(text).split()
         counts, total = Counter(tokens).values(), len(tokens)
-        entropy = 0.0
+        token_entropy = 0.0
         if total >= 2:
             h = -sum(c / total * math.log(c / total) for c in counts)
-            entropy = min(1.0, max(0.0, h / math.log(total)))
-        assert abs(row["rewards"]["entropy"] - entropy) <= 1e-12
+            token_entropy = min(1.0, max(0.0, h / math.log(total)))
+        assert abs(row["rewards"]["token_entropy"] - token_entropy) <= 1e-12
         lowered = NgramCorpus([sacre(text.lower()).split()])
         rep = (1.0 - distinct_per_response(lowered, 3)[0]) * -1.0 + 0.0 if lowered.totals(3)[0] > 0 else 0.0
         assert abs(row["rewards"]["repetition_penalty"] - rep) <= 1e-12
@@ -73,7 +73,7 @@ def test_group_aware_rewards_and_by_group_metrics_stream_whole_groups(tmp_path):
     paths = [EVALDATA / "chat_en.jsonl", EVALDATA / "grpo_groups.jsonl"]
     paths = [p for p in paths if p.exists()] or sorted(EVALDATA.glob("*.jsonl"))[:2]
     out = tmp_path / "out.jsonl"
-    rewards = ["entropy", "diversity_bonus"]
+    rewards = ["token_entropy", "diversity_bonus"]
     options = EvalOptions(rewards=rewards, metrics=BUILTIN, output=out, by_group=True, chunk_size=3)
     result = evaluate_files(paths, options)
     assert out.read_bytes() == _all_at_once(paths, rewards)
@@ -98,10 +98,10 @@ def test_an_uncommitted_chunk_is_cut_off_and_scored_again(tmp_path):
 LOGGING_PLUGIN = """
 import os, time
 import rewardhub
-from rewardhub_entropy import Entropy
+from rh_testing import TokenEntropy
 
 
-class LoggedEntropy(Entropy):
+class LoggedEntropy(TokenEntropy):
     name = "logged_entropy"
 
     def score(self, samples):

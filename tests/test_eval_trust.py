@@ -77,7 +77,7 @@ def test_default_mode_has_no_total_in_summary_table_or_rows(tmp_path, trust_plug
     default = run(*LIGHT, "eval", CHAT_EN, "--metrics", "none", "-o", str(out), "--json")
     assert default.exit_code == 0, default.stderr
     summary = json.loads(default.stdout)
-    assert "total" not in summary and {"half", "labelled", "entropy"} <= set(summary["rewards"])
+    assert "total" not in summary and {"half", "labelled", "token_entropy"} <= set(summary["rewards"])
     assert all("reward" not in row for row in read_jsonl(out))
     table = run("eval", CHAT_EN, "--rewards", "half,labelled", "--metrics", "none").stdout
     assert any(line.startswith("weighted total") for line in table.splitlines())
@@ -135,10 +135,10 @@ def test_missing_values_are_counted_by_reason_in_rows_summary_and_table(tmp_path
 def test_hostile_rows_are_one_line_errors_and_skippable(tmp_path, line, fragment):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "p", "response": "fine"}\n' + line + "\n")
-    result = run("eval", str(bad), "--rewards", "entropy", "--metrics", "none")
+    result = run("eval", str(bad), "--rewards", "token_entropy", "--metrics", "none")
     one_line_error(result, 1, f"{bad}:2:", fragment)
     out = tmp_path / "out.jsonl"
-    skipped = run("eval", str(bad), "--rewards", "entropy", "--metrics", "none", "--skip-invalid", "-o", str(out))
+    skipped = run("eval", str(bad), "--rewards", "token_entropy", "--metrics", "none", "--skip-invalid", "-o", str(out))
     assert skipped.exit_code == 0 and "skipped 1 invalid rows" in skipped.output
     assert [r["response"] for r in read_jsonl(out)] == ["fine"]
 
@@ -152,10 +152,12 @@ def test_input_fields_named_like_ours_are_kept_and_pairs_still_read_the_file(tmp
     rows = [{"prompt": "p", "response": r, **theirs} for r in ("a b c d", "a a a a", "a b a b")]
     source.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out, prefs = tmp_path / "out.jsonl", tmp_path / "prefs.jsonl"
-    assert run("eval", str(source), "--rewards", "entropy", "--metrics", "none", "-o", str(out), "-q").exit_code == 0
+    assert (
+        run("eval", str(source), "--rewards", "token_entropy", "--metrics", "none", "-o", str(out), "-q").exit_code == 0
+    )
     scored = read_jsonl(out)
     assert all(row[INPUT_FIELDS] == theirs for row in scored)
-    assert all(set(row["rewards"]) == {"entropy"} and isinstance(row["reward"], float) for row in scored)
+    assert all(set(row["rewards"]) == {"token_entropy"} and isinstance(row["reward"], float) for row in scored)
     assert run("pairs", str(out), "-o", str(prefs), "-q").exit_code == 0
     [pair] = read_jsonl(prefs)
     assert (pair["chosen"], pair["rejected"]) == ("a b c d", "a a a a")
@@ -164,7 +166,7 @@ def test_input_fields_named_like_ours_are_kept_and_pairs_still_read_the_file(tmp
 
 def test_pairs_explain_that_a_default_run_has_no_total(tmp_path):
     out = tmp_path / "out.jsonl"
-    out.write_text(json.dumps({"prompt": "p", "response": "r", "rewards": {"entropy": 0.5}, "errors": {}}) + "\n")
+    out.write_text(json.dumps({"prompt": "p", "response": "r", "rewards": {"token_entropy": 0.5}, "errors": {}}) + "\n")
     result = run("pairs", str(out), "-o", str(tmp_path / "prefs.jsonl"))
     one_line_error(result, 1, "no 'reward' field", "--rewards NAME[:WEIGHT]")
 
@@ -192,9 +194,9 @@ def test_pairs_keep_ids_and_model_fields(tmp_path):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--rewards", "entropy:nan"], "weight of 'entropy' must be a finite number"),
-        (["--rewards", "entropy:inf"], "weight of 'entropy' must be a finite number"),
-        (["--rewards", "entropy:"], "weight in 'entropy:' is not a number"),
+        (["--rewards", "token_entropy:nan"], "weight of 'token_entropy' must be a finite number"),
+        (["--rewards", "token_entropy:inf"], "weight of 'token_entropy' must be a finite number"),
+        (["--rewards", "token_entropy:"], "weight in 'token_entropy:' is not a number"),
         (["--rewards", ""], "--rewards is empty"),
         (["--rewards", " , "], "--rewards is empty"),
         (["--metrics", ""], "--metrics is empty"),
@@ -209,15 +211,15 @@ def test_bad_options_are_config_errors(args, fragment):
 @pytest.mark.parametrize(
     ("yaml_text", "fragment"),
     [
-        ("rewards: [{name: entropy, weight: .nan}]", "must be a finite number"),
-        ("rewards: [{name: entropy, weight: true}]", "weight of 'entropy' must be a number, got bool"),
-        ("rewards: [{name: entropy, weight: [1]}]", "weight of 'entropy' must be a number, got list"),
-        ("rewards: [{name: entropy, as: 3}]", "field 'as' of 'entropy' must be a non-empty string"),
-        ("rewards: [{name: entropy, args: [1]}]", "field 'args' of 'entropy' must be a mapping"),
-        ("rewards: [{name: entropy, args: {tokenize: 3}}]", "args.tokenize of 'entropy' must be a string"),
+        ("rewards: [{name: token_entropy, weight: .nan}]", "must be a finite number"),
+        ("rewards: [{name: token_entropy, weight: true}]", "weight of 'token_entropy' must be a number, got bool"),
+        ("rewards: [{name: token_entropy, weight: [1]}]", "weight of 'token_entropy' must be a number, got list"),
+        ("rewards: [{name: token_entropy, as: 3}]", "field 'as' of 'token_entropy' must be a non-empty string"),
+        ("rewards: [{name: token_entropy, args: [1]}]", "field 'args' of 'token_entropy' must be a mapping"),
+        ("rewards: [{name: token_entropy, args: {tokenize: 3}}]", "args.tokenize of 'token_entropy' must be a string"),
         ("rewards: [{name: 5}]", "field 'name' is required and must be a string"),
-        ("rewards: entropy\ntokenize: [zh]", "'tokenize' must be a string"),
-        ("rewards: {entropy: 1}", "rewards: expected a list, got dict"),
+        ("rewards: token_entropy\ntokenize: [zh]", "'tokenize' must be a string"),
+        ("rewards: {token_entropy: 1}", "rewards: expected a list, got dict"),
     ],
 )
 def test_config_values_of_the_wrong_type_are_config_errors(tmp_path, yaml_text, fragment):
@@ -231,7 +233,7 @@ def test_an_unloadable_hf_tokenizer_stops_before_any_scoring(tmp_path):
     out = tmp_path / "out.jsonl"
     # A hub name while the hub cannot be reached (HF_HUB_OFFLINE=1 in tests), as on a cluster node.
     tokenizer = "hf:rewardhub-tests/no-such-tokenizer"
-    result = run("eval", CHAT_EN, "--rewards", "entropy", "--tokenize", tokenizer, "-o", str(out))
+    result = run("eval", CHAT_EN, "--rewards", "token_entropy", "--tokenize", tokenizer, "-o", str(out))
     one_line_error(result, 2, "tokenizer 'hf:", "cannot be loaded")
     assert not list(tmp_path.iterdir())
 
@@ -257,13 +259,13 @@ def test_a_json_array_file_reads_like_jsonl_with_errors_at_the_element_line(tmp_
     array.write_text(json.dumps(rows, indent=2))
     lines = tmp_path / "same.jsonl"
     lines.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    a = json.loads(run("eval", str(array), "--rewards", "entropy", "--metrics", "distinct", "--json").stdout)
-    b = json.loads(run("eval", str(lines), "--rewards", "entropy", "--metrics", "distinct", "--json").stdout)
+    a = json.loads(run("eval", str(array), "--rewards", "token_entropy", "--metrics", "distinct", "--json").stdout)
+    b = json.loads(run("eval", str(lines), "--rewards", "token_entropy", "--metrics", "distinct", "--json").stdout)
     assert a == b and a["n"] == 2
     array.write_text(json.dumps([*rows, {"instruction": "p"}], indent=2))
-    one_line_error(run("eval", str(array), "--rewards", "entropy"), 1, f"{array}:11: no 'output' field")
+    one_line_error(run("eval", str(array), "--rewards", "token_entropy"), 1, f"{array}:11: no 'output' field")
     array.write_text('[\n  {"instruction": "p", "output": "x"},\n  {"instruction": \n]')
-    one_line_error(run("eval", str(array), "--rewards", "entropy"), 1, f"{array}:4: invalid JSON")
+    one_line_error(run("eval", str(array), "--rewards", "token_entropy"), 1, f"{array}:4: invalid JSON")
 
 
 def test_a_plain_text_file_is_one_response_per_line(tmp_path):
@@ -274,7 +276,7 @@ def test_a_plain_text_file_is_one_response_per_line(tmp_path):
     summary = json.loads(run("eval", str(text), "--rewards", "none", "--metrics", "distinct", "--json").stdout)
     assert summary["n"] == 2 and summary["metrics"]["distinct_1"] == pytest.approx(7 / 9)
     text.write_bytes(b"fine\n\xff\n")
-    one_line_error(run("eval", str(text), "--rewards", "entropy"), 1, f"{text}:2: not valid UTF-8")
+    one_line_error(run("eval", str(text), "--rewards", "token_entropy"), 1, f"{text}:2: not valid UTF-8")
 
 
 # -- 4 (provenance): what was actually used ---------------------------------------------------------
@@ -301,7 +303,15 @@ def test_sidecar_records_what_was_used_and_resume_keys_on_the_configuration(tmp_
 
     register_plugin(Plugin, "resolving-plugin")
     out = tmp_path / "out.jsonl"
-    args = ["eval", CHAT_EN, str(EVALDATA / "chat_zh.jsonl"), "--rewards", "resolving,entropy", "--metrics", "distinct"]
+    args = [
+        "eval",
+        CHAT_EN,
+        str(EVALDATA / "chat_zh.jsonl"),
+        "--rewards",
+        "resolving,token_entropy",
+        "--metrics",
+        "distinct",
+    ]
     assert run(*args, "-o", str(out), "-q").exit_code == 0
     meta = json.loads((tmp_path / "out.meta.json").read_text())
     zh_rows = len((EVALDATA / "chat_zh.jsonl").read_text().splitlines())
@@ -311,7 +321,7 @@ def test_sidecar_records_what_was_used_and_resume_keys_on_the_configuration(tmp_
     assert meta["config"]["timeout"] is None and meta["config"]["total"] is True
     assert meta["output"]["rows"] == 21 + zh_rows
     described = {r["name"]: r for r in meta["config"]["rewards"]}
-    assert described["entropy"]["distribution"] == "rewardhub-entropy"
+    assert described["token_entropy"]["distribution"] == "rewardhub-testing"
     # The sidecar describes the rewards after the run: what they resolved to (Component.describe()
     # reports a reward's `provenance` under "resolved"), not what they were asked for.
     if "resolved" in described["resolving"]:

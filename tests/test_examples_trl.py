@@ -12,6 +12,8 @@ pytest.importorskip("trl")
 pytest.importorskip("datasets")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+#: The examples' default rewards with the tests' own token_entropy in place of the entropy plugin's.
+REWARDS = "token_entropy,repetition_penalty,diversity_bonus:0.5"
 
 
 def load_example(name: str):
@@ -29,15 +31,15 @@ def offline(monkeypatch):
 @pytest.mark.slow
 def test_grpo_example_logs_every_rewardhub_component(tmp_path):
     example = load_example("grpo_trl")
-    trainer = example.main(["--max-steps", "2", "--output-dir", str(tmp_path)])
+    trainer = example.main(["--max-steps", "2", "--output-dir", str(tmp_path), "--rewards", REWARDS])
     logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert trainer.state.global_step == 2 and len(logs) == 2
-    for name in ("entropy", "repetition_penalty", "diversity_bonus"):
+    for name in ("token_entropy", "repetition_penalty", "diversity_bonus"):
         values = [entry[f"rewards/{name}/mean"] for entry in logs]
         assert all(math.isfinite(v) for v in values), name
-    assert all(0.0 <= entry["rewards/entropy/mean"] <= 1.0 for entry in logs)
+    assert all(0.0 <= entry["rewards/token_entropy/mean"] <= 1.0 for entry in logs)
     weighted = [
-        e["rewards/entropy/mean"] + e["rewards/repetition_penalty/mean"] + 0.5 * e["rewards/diversity_bonus/mean"]
+        e["rewards/token_entropy/mean"] + e["rewards/repetition_penalty/mean"] + 0.5 * e["rewards/diversity_bonus/mean"]
         for e in logs
     ]
     assert [e["reward"] for e in logs] == pytest.approx(weighted, abs=1e-4)  # TRL applied rewards.weights
@@ -46,7 +48,7 @@ def test_grpo_example_logs_every_rewardhub_component(tmp_path):
 @pytest.mark.slow
 def test_dpo_example_trains_on_the_pairs_rewardhub_made(tmp_path):
     example = load_example("dpo_trl")
-    trainer, pairs = example.main(["--max-steps", "2", "--work-dir", str(tmp_path)])
+    trainer, pairs = example.main(["--max-steps", "2", "--work-dir", str(tmp_path), "--rewards", REWARDS])
     written = [line for line in (tmp_path / "prefs.jsonl").read_text(encoding="utf-8").splitlines() if line]
     assert len(written) == len(pairs) == len(trainer.train_dataset) > 0
     assert all(p["score_chosen"] > p["score_rejected"] for p in pairs)

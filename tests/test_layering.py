@@ -5,6 +5,7 @@ two modules of the host or its plugins import each other, even through others.""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,11 @@ from tests.conftest import ROOT
 grimp = pytest.importorskip("grimp")
 PLUGINS = ["rewardhub_entropy", "rewardhub_safety", "rewardhub_semantic", "rewardhub_clip", "rewardhub_verify"]
 PACKAGES = ["rewardhub", *PLUGINS]
+#: pyproject.toml's contracts read every plugin package: installed, as CI installs them.
+INSTALLED = all(importlib.util.find_spec(name) is not None for name in PLUGINS)
 
 
+@pytest.mark.skipif(not INSTALLED, reason="the contracts read every plugin package in plugins/")
 def test_lint_imports_keeps_every_contract():
     command = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     done = subprocess.run([command], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -80,5 +84,6 @@ def _cycles(graph) -> list[list[str]]:
 def test_no_import_cycles_between_modules():
     """Also between a package and its own modules (a parent's __init__ and a child importing it
     back), which the siblings contract does not see."""
-    graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
+    packages = [name for name in PACKAGES if importlib.util.find_spec(name) is not None]
+    graph = grimp.build_graph(*packages, exclude_type_checking_imports=True)
     assert _cycles(graph) == []

@@ -1,7 +1,7 @@
 """``pairs`` says how its preferences go with length (issue 16.11): the Spearman correlation of
 the margin (chosen - rejected) with the length difference in tokens, each pair read both ways,
 printed and in ``--json``, with a warning past |rho| = 0.3; on alpaca_eval the rewards
-``entropy,repetition_penalty,toxicity`` prefer the shorter answer and are warned about."""
+``token_entropy,repetition_penalty,toxicity`` prefer the shorter answer and are warned about."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_rho_is_spearman_of_the_pairs_read_both_ways(triples):
 def test_alpaca_eval_rewards_that_prefer_short_answers_are_warned_about(realdata, tmp_path):
     files = sorted(str(p) for p in (realdata / "alpaca_eval").glob("*.jsonl"))
     scored, prefs = tmp_path / "scored.jsonl", tmp_path / "pairs.jsonl"
-    rewards = "entropy,repetition_penalty,toxicity"
+    rewards = "token_entropy,repetition_penalty,toxicity"
     done = CliRunner().invoke(cli, ["eval", *files, "--rewards", rewards, "--metrics", "none", "-o", str(scored), "-q"])
     assert done.exit_code == 0, done.output
     result = CliRunner().invoke(cli, ["pairs", str(scored), "-o", str(prefs), "--json"])

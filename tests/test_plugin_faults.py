@@ -41,7 +41,7 @@ def test_names_are_compared_as_pep_503_normalizes_them(fake_distribution, monkey
     fake_distribution("rewardhub-length", "rh_length", LENGTH.format(name="length_chars"))
     monkeypatch.setenv("REWARDHUB_LOAD_PLUGINS", "Rewardhub_Length")
     assert "length_chars" in plugins.registry().rewards
-    assert "entropy" not in plugins.registry().rewards  # only what was allowed
+    assert "token_entropy" not in plugins.registry().rewards  # only what was allowed
 
 
 def test_unknown_names_get_a_warning_listing_the_known_ones(fake_distribution, monkeypatch):
@@ -51,7 +51,7 @@ def test_unknown_names_get_a_warning_listing_the_known_ones(fake_distribution, m
     assert len(registry.warnings) == 2
     assert registry.warnings[0].startswith("unknown plugin 'entropie' in the disabled names (known: ")
     assert "unknown plugin 'rewardhub-lenght' in REWARDHUB_LOAD_PLUGINS" in registry.warnings[1]
-    assert {"rewardhub-length", "rewardhub-entropy"} <= set(registry.known_names)
+    assert {"rewardhub-length", "rewardhub-testing"} <= set(registry.known_names)
     assert all("rewardhub-length" in w for w in registry.warnings)
 
 
@@ -140,7 +140,7 @@ def test_systemexit_or_keyboardinterrupt_at_import_or_in_a_hook_fails_only_that_
     failures = {f.distribution: f.error for f in registry.failures}
     assert failures["rewardhub-dies"].startswith(f"{exc}: import gave up")
     assert failures["rewardhub-quits"].startswith(f"register_rewards: {exc}: hook gave up")
-    assert "entropy" in registry.rewards
+    assert "token_entropy" in registry.rewards
 
 
 @pytest.mark.slow
@@ -149,13 +149,13 @@ def test_eval_with_plugins_that_exit_still_scores_the_rest(fake_distribution, tm
     fake_distribution("rewardhub-dies", "rh_dies", "raise SystemExit(0)\n")
     site = fake_distribution("rewardhub-exits", "rh_exits", SCORE_EXITS)
     out = tmp_path / "out.jsonl"
-    paths = [str(site), str(ROOT), *(str(ROOT / "plugins" / p) for p in ("rewardhub-entropy",))]
+    paths = [str(site), str(ROOT)]  # (and the tests' own plugin, on PYTHONPATH already)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")])}
-    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy,exits", "-o", str(out), "--json"]
+    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "token_entropy,exits", "-o", str(out), "--json"]
     proc = subprocess.run([sys.executable, "-m", "rewardhub", *args], env=env, capture_output=True, text=True)
     assert out.is_file(), proc.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert rows and all(r["rewards"]["entropy"] is not None for r in rows)
+    assert rows and all(r["rewards"]["token_entropy"] is not None for r in rows)
     assert all(r["errors"]["exits"] == "SystemExit: 3" for r in rows)
     assert "rewardhub-dies" in proc.stderr  # the plugin that exited at import is reported
 

@@ -32,12 +32,12 @@ def test_builtins_are_ordinary_plugins_loaded_through_the_hooks():
     assert all(p.distribution == "rewardhub" for p in builtins)
 
 
-def test_entropy_is_its_own_distribution():
+def test_an_installed_plugin_is_its_own_distribution():
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     entries = {p["distribution"]: p for p in json.loads(result.output)}
-    assert entries["rewardhub-entropy"]["rewards"] == ["entropy"]
-    assert entries["rewardhub-entropy"]["version"] == "0.1.0"
+    assert entries["rewardhub-testing"]["rewards"] == ["token_entropy"]
+    assert entries["rewardhub-testing"]["version"] == "1.0"
 
 
 def test_an_installed_distribution_is_discovered(fake_distribution):
@@ -63,7 +63,7 @@ def test_disable_blocks_one_distribution(fake_distribution):
     fake_distribution("rewardhub-length", "rh_length", REWARD_PLUGIN.format(name="length_chars"))
     result = CliRunner().invoke(cli, ["--disable", "rewardhub-length", "rewards", "--json"])
     names = {r["name"] for r in json.loads(result.output)}
-    assert "length_chars" not in names and "entropy" in names
+    assert "length_chars" not in names and "token_entropy" in names
 
 
 def test_a_plugin_that_fails_to_import_is_reported_and_skipped(fake_distribution):
@@ -92,7 +92,7 @@ def test_a_hook_that_raises_is_isolated(fake_distribution):
     """,
     )
     registry = plugins.registry()
-    assert "entropy" in registry.rewards
+    assert "token_entropy" in registry.rewards
     assert registry.failures[0].distribution == "rewardhub-raising"
     assert "register_rewards: RuntimeError: misconfigured" in registry.failures[0].error
 
@@ -123,7 +123,7 @@ def test_throwaway_plugin_object(register_plugin):
 
 
 def test_unknown_name_lists_what_is_installed():
-    with pytest.raises(plugins.PluginError, match="unknown reward 'nope' .*entropy"):
+    with pytest.raises(plugins.PluginError, match="unknown reward 'nope' .*token_entropy"):
         rewardhub.Scorer(["nope"])
 
 
@@ -131,4 +131,4 @@ def test_a_broken_builtin_is_reported_and_the_rest_still_load(monkeypatch):
     monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", (*plugins.DEFAULT_PLUGINS, "rewardhub.default_plugins.missing"))
     registry = plugins.registry()
     assert [f.plugin for f in registry.failures] == ["rewardhub.default_plugins.missing"]
-    assert "entropy" in registry.rewards
+    assert "token_entropy" in registry.rewards

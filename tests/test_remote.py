@@ -44,12 +44,12 @@ def wait_until(condition, limit: float = 30.0) -> None:
 @pytest.fixture(scope="module")
 def server(serve_process):
     return serve_process(
-        ["--rewards", "entropy,repetition_penalty:0.5,diversity_bonus:0.25,failing", "--token", "tok"]
+        ["--rewards", "token_entropy,repetition_penalty:0.5,diversity_bonus:0.25,failing", "--token", "tok"]
     )
 
 
 def test_remote_scores_equal_the_in_process_scorer(server, serve_testing_plugin):
-    local = Scorer(["entropy", "repetition_penalty:0.5", "diversity_bonus:0.25", "failing"]).score(SAMPLES)
+    local = Scorer(["token_entropy", "repetition_penalty:0.5", "diversity_bonus:0.25", "failing"]).score(SAMPLES)
     with RemoteScorer(server.url, token="tok") as remote:
         assert [c.key for c in remote.components] == list(local.components)
         assert remote.weights == local.weights
@@ -64,10 +64,10 @@ def test_remote_scores_equal_the_in_process_scorer(server, serve_testing_plugin)
 def test_a_subset_and_ascore(server):
     import asyncio
 
-    with RemoteScorer(server.url + "/v1/score", token="tok", rewards=["entropy"]) as remote:
+    with RemoteScorer(server.url + "/v1/score", token="tok", rewards=["token_entropy"]) as remote:
         batch = asyncio.run(remote.ascore(SAMPLES[:2]))
-    assert list(batch.components) == ["entropy"]
-    assert batch.totals == batch.components["entropy"]
+    assert list(batch.components) == ["token_entropy"]
+    assert batch.totals == batch.components["token_entropy"]
     with pytest.raises(ValueError, match="does not serve"):
         _ = RemoteScorer(server.url, token="tok", rewards=["nope"]).components
 
@@ -100,11 +100,11 @@ def test_retries_connection_errors_until_the_server_is_up(serve_process, free_po
     worker = threading.Thread(target=lambda: box.setdefault("batch", remote.score(SAMPLES[:2])))
     worker.start()
     time.sleep(0.5)  # the client is already retrying against a closed port
-    serve_process(["--rewards", "entropy"], port=port, ready=False)
+    serve_process(["--rewards", "token_entropy"], port=port, ready=False)
     worker.join(90)
     assert not worker.is_alive()
     batch = box["batch"]
-    assert batch.errors == [{}, {}] and all(v is not None for v in batch.components["entropy"])
+    assert batch.errors == [{}, {}] and all(v is not None for v in batch.components["token_entropy"])
 
 
 @pytest.mark.slow

@@ -150,13 +150,13 @@ TOKEN = "clé-秘密-🔑"
 
 @pytest.fixture(scope="module")
 def server(serve_process):
-    return serve_process(["--rewards", "entropy", "--token", TOKEN])
+    return serve_process(["--rewards", "token_entropy", "--token", TOKEN])
 
 
 def test_a_non_ascii_token_works_in_utf8_on_both_sides(server):
     with RemoteScorer(server.url, token=TOKEN, timeout=30) as remote:
         batch = remote.score([Sample("some words here")])
-    assert batch.errors == [{}] and batch.components["entropy"][0] is not None
+    assert batch.errors == [{}] and batch.components["token_entropy"][0] is not None
     utf8 = {"Authorization": b"Bearer " + TOKEN.encode("utf-8")}
     assert httpx.get(server.url + "/v1/rewards", headers=utf8, timeout=10).status_code == 200
     with RemoteScorer(server.url, token="clé-wrong", timeout=30, retries=0) as wrong:
@@ -172,7 +172,7 @@ def test_a_token_that_cannot_be_sent_is_refused_at_once(token):
 
 @pytest.mark.parametrize("token", ["line\nbreak", " padded"])
 def test_serve_refuses_a_token_that_cannot_be_sent(token, free_port):
-    command = [sys.executable, "-m", "rewardhub", "serve", "--rewards", "entropy", "--port", str(free_port)]
+    command = [sys.executable, "-m", "rewardhub", "serve", "--rewards", "token_entropy", "--port", str(free_port)]
     done = subprocess.run([*command, "--token", token], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("rewardhub: error: --token / REWARDHUB_TOKEN: ")

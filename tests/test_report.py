@@ -62,7 +62,7 @@ def comparison_page(tmp_path_factory) -> Path:
             str(out),
             "-q",
             "--rewards",
-            "repetition_penalty,entropy",
+            "repetition_penalty,token_entropy",
             "--metrics",
             "distinct,repetition,self_bleu",
             "--work-dir",
@@ -82,7 +82,7 @@ def single_page(tmp_path_factory) -> tuple[Path, list[dict]]:
     usable value at all (null in every row)."""
     tmp = tmp_path_factory.mktemp("single")
     scored = tmp / "scored.jsonl"
-    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy,length,repetition_penalty"]
+    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "token_entropy,length,repetition_penalty"]
     done = CliRunner().invoke(cli, [*args, "-o", str(scored), "-q"], catch_exceptions=False)
     assert done.exit_code == 0, done.output
     data = [json.loads(line) for line in scored.read_text().splitlines()]
@@ -132,7 +132,7 @@ def test_a_report_of_scored_files(tmp_path):
             "-o",
             str(out),
             "--rewards",
-            "entropy",
+            "token_entropy",
             "--work-dir",
             str(tmp_path / "w"),
         ],
@@ -148,7 +148,7 @@ def test_a_report_of_raw_files_reads_the_fields_it_is_told(tmp_path):
     rows = [{"q": f"question {i}", "a": f"answer number {i} here"} for i in range(4)]
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
     out = tmp_path / "odd.html"
-    args = ["report", str(data), "-o", str(out), "--rewards", "entropy", "--work-dir", str(tmp_path / "w")]
+    args = ["report", str(data), "-o", str(out), "--rewards", "token_entropy", "--work-dir", str(tmp_path / "w")]
     result = CliRunner().invoke(cli, [*args, "--prompt-field", "q", "--response-field", "a"])
     assert result.exit_code == 0, result.output
     assert "answer number 3 here" in out.read_text()

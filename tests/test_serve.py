@@ -22,8 +22,8 @@ httpx = pytest.importorskip("httpx")
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-REWARDS = "entropy,repetition_penalty:0.5,diversity_bonus:0.25,failing"
-REWARDS_KEYS = ("entropy", "repetition_penalty", "diversity_bonus", "failing")
+REWARDS = "token_entropy,repetition_penalty:0.5,diversity_bonus:0.25,failing"
+REWARDS_KEYS = ("token_entropy", "repetition_penalty", "diversity_bonus", "failing")
 
 ROWS = [
     {"prompt": "Name a colour.", "response": "Blue, like the sea and the sky.", "group": "g1", "id": "a"},
@@ -74,11 +74,13 @@ def test_native_rows_equal_what_eval_writes(server, tmp_path, serve_testing_plug
 
 
 def test_native_subset_of_rewards_has_its_own_total(server):
-    response = post(server, "/v1/score", {"samples": ROWS[:2], "rewards": ["entropy", "repetition_penalty"]})
+    response = post(server, "/v1/score", {"samples": ROWS[:2], "rewards": ["token_entropy", "repetition_penalty"]})
     assert response.status_code == 200, response.text
     for row in response.json()["results"]:
-        assert set(row["rewards"]) == {"entropy", "repetition_penalty"}
-        assert row["reward"] == pytest.approx(row["rewards"]["entropy"] + 0.5 * row["rewards"]["repetition_penalty"])
+        assert set(row["rewards"]) == {"token_entropy", "repetition_penalty"}
+        assert row["reward"] == pytest.approx(
+            row["rewards"]["token_entropy"] + 0.5 * row["rewards"]["repetition_penalty"]
+        )
 
 
 def test_openrlhf_get_reward_equals_the_in_process_adapter(server, monkeypatch, serve_testing_plugin):
@@ -102,7 +104,7 @@ def test_slime_remote_rm_answers_a_dict_with_score(server):
     got = post(server, "/slime", body).json()
     native = post(server, "/v1/score", {"samples": [{**body, "reference": "blue"}]}).json()["results"][0]
     assert got["score"] == pytest.approx(native["reward"])
-    assert got["entropy"] == pytest.approx(native["rewards"]["entropy"])
+    assert got["token_entropy"] == pytest.approx(native["rewards"]["token_entropy"])
     assert got["rewardhub_missing"] == sum(v is None for v in native["rewards"].values())
     assert set(got) == {"score", *native["rewards"], "rewardhub_missing"}
 
@@ -298,6 +300,6 @@ def test_empty_rewards_is_the_same_config_error_as_in_eval():
 
 
 def test_refuses_to_listen_beyond_localhost_without_a_token():
-    result = CliRunner().invoke(cli, ["serve", "--rewards", "entropy", "--host", "0.0.0.0"])
+    result = CliRunner().invoke(cli, ["serve", "--rewards", "token_entropy", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "refusing to listen on 0.0.0.0 without a token" in result.output

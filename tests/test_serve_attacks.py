@@ -75,7 +75,7 @@ def batches_started(server) -> float:
 
 @pytest.mark.slow
 def test_a_reward_holding_the_gil_neither_freezes_the_server_nor_outlives_its_timeout(serve_process):
-    server = serve_process(["--rewards", "backtracking,entropy", "--timeout", "2"])
+    server = serve_process(["--rewards", "backtracking,token_entropy", "--timeout", "2"])
     slow, box = in_thread(lambda: post(server, {"samples": [{"response": FOREVER}, {"response": "quick"}]}))
     wait_until(lambda: batches_started(server) >= 1)
     health = httpx.get(server.url + "/health", timeout=15)  # the event loop is free: no wait for the call
@@ -87,7 +87,7 @@ def test_a_reward_holding_the_gil_neither_freezes_the_server_nor_outlives_its_ti
     results = box["out"].json()["results"]
     assert results[0]["rewards"]["backtracking"] is None
     assert results[0]["errors"]["backtracking"] == "timed out after 2s (batch of 1)"
-    assert results[1]["rewards"]["backtracking"] == 5.0 and results[0]["rewards"]["entropy"] is not None
+    assert results[1]["rewards"]["backtracking"] == 5.0 and results[0]["rewards"]["token_entropy"] is not None
     again = post(server, {"samples": [{"response": "after"}]}, timeout=30)  # a fresh worker
     assert again.json()["results"][0]["rewards"]["backtracking"] == 5.0
 
@@ -135,7 +135,7 @@ def test_a_small_request_passes_a_big_one(serve_process, tmp_path, reward, big_r
 
 
 def test_max_request_samples_gives_413(serve_process):
-    server = serve_process(["--rewards", "entropy", "--max-request-samples", "3"])
+    server = serve_process(["--rewards", "token_entropy", "--max-request-samples", "3"])
     assert post(server, {"samples": [{"response": "a"}] * 3}).status_code == 200
     refused = post(server, {"samples": [{"response": "a"}] * 4})
     assert refused.status_code == 413
@@ -161,7 +161,7 @@ def read_all(conn: socket.socket) -> str:
 
 
 def test_a_client_that_stops_mid_body_gets_408_after_the_body_timeout(serve_process):
-    server = serve_process(["--rewards", "entropy", "--body-timeout", "1"])
+    server = serve_process(["--rewards", "token_entropy", "--body-timeout", "1"])
     with start_body(server.port) as conn:
         answer = read_all(conn)
     assert answer.startswith("HTTP/1.1 408"), answer
@@ -170,7 +170,7 @@ def test_a_client_that_stops_mid_body_gets_408_after_the_body_timeout(serve_proc
 
 @pytest.mark.slow
 def test_a_client_that_stops_mid_body_does_not_hold_sigterm(serve_process):
-    server = serve_process(["--rewards", "entropy"])  # default body timeout: a minute
+    server = serve_process(["--rewards", "token_entropy"])  # default body timeout: a minute
     with start_body(server.port) as conn:
         time.sleep(0.5)  # the request has started and waits for its body
         server.proc.send_signal(signal.SIGTERM)
@@ -180,7 +180,7 @@ def test_a_client_that_stops_mid_body_does_not_hold_sigterm(serve_process):
 
 
 def test_a_client_that_disconnects_mid_body_is_counted_without_a_traceback(serve_process):
-    server = serve_process(["--rewards", "entropy"])
+    server = serve_process(["--rewards", "token_entropy"])
     for _ in range(3):
         conn = start_body(server.port)
         time.sleep(0.2)
@@ -219,7 +219,7 @@ BAD_PARTS = [
 
 @pytest.mark.parametrize(("row", "field", "got"), BAD_PARTS)
 def test_a_text_part_that_is_not_a_string_is_422_naming_it(serve_process, row, field, got):
-    server = serve_process(["--rewards", "entropy"])
+    server = serve_process(["--rewards", "token_entropy"])
     response = post(server, {"samples": [{"response": "fine"}, row]})
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -241,11 +241,13 @@ def fixed(row: dict, field: str) -> dict:
 def test_eval_says_which_line_and_field_and_skip_invalid_counts_it(tmp_path, row, field, got):
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps(fixed(row, field)) + "\n" + json.dumps(row) + "\n")
-    result = CliRunner().invoke(cli, ["eval", str(data), "--rewards", "entropy", "-o", str(tmp_path / "o.jsonl")])
+    result = CliRunner().invoke(cli, ["eval", str(data), "--rewards", "token_entropy", "-o", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 1, result.output
     assert result.output == f"rewardhub: error: {data}:2: field '{field}' must be a string, got {got}\n"
     out = tmp_path / "s.jsonl"
-    skipped = CliRunner().invoke(cli, ["eval", str(data), "--rewards", "entropy", "--skip-invalid", "-o", str(out)])
+    skipped = CliRunner().invoke(
+        cli, ["eval", str(data), "--rewards", "token_entropy", "--skip-invalid", "-o", str(out)]
+    )
     assert skipped.exit_code == 0, skipped.output
     assert len(out.read_text().splitlines()) == 1
     assert f"rewardhub: skipped 1 invalid rows ({data}:2)" in skipped.output
@@ -257,7 +259,7 @@ def test_eval_says_which_line_and_field_and_skip_invalid_counts_it(tmp_path, row
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
 def test_serve_refuses_a_timeout_that_is_not_a_positive_number(value, free_port):
-    command = [sys.executable, "-m", "rewardhub", "serve", "--rewards", "entropy", "--port", str(free_port)]
+    command = [sys.executable, "-m", "rewardhub", "serve", "--rewards", "token_entropy", "--port", str(free_port)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([*command, "--timeout", value], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 2

@@ -43,7 +43,7 @@ bodies = shaped.map(lambda b: json.dumps(b).encode()) | anything.map(lambda b: j
 
 @pytest.fixture(scope="module")
 def server(serve_process):
-    return serve_process(["--rewards", "entropy,repetition_penalty,diversity_bonus"])
+    return serve_process(["--rewards", "token_entropy,repetition_penalty,diversity_bonus"])
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from rewardhub.adapters.scorer import clear_shared
 
 pytest.importorskip("starlette")
 
-REWARDS = "entropy,repetition_penalty:0.5,diversity_bonus:0.25"
+REWARDS = "token_entropy,repetition_penalty:0.5,diversity_bonus:0.25"
 PROMPT = "<|im_start|>user\nCount to four.<|im_end|>\n<|im_start|>assistant\n"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -50,7 +50,7 @@ def test_openrlhf_own_http_client_gets_rewards_from_the_server(server, monkeypat
     local = openrlhf.reward_func(queries, [PROMPT, PROMPT], ["4", "4"])
     assert got["rewards"] == pytest.approx([float(v) for v in local["rewards"]])
     assert got["scores"] == got["rewards"]
-    assert got["extra_logs"]["entropy"] == pytest.approx([float(v) for v in local["extra_logs"]["entropy"]])
+    assert got["extra_logs"]["token_entropy"] == pytest.approx([float(v) for v in local["extra_logs"]["token_entropy"]])
 
 
 def test_openrlhf_python_file_with_rewardhub_url(server, monkeypatch):
@@ -70,8 +70,8 @@ def test_trl_reward_funcs_with_a_url_equal_local_ones(server):
     assert remote.names == local.names and remote.weights == local.weights
     for r, lo in zip(remote, local):
         assert r(prompts, completions) == pytest.approx(lo(prompts, completions))
-    picked = trl.reward_funcs(["entropy"], url=server.url)
-    assert picked.names == ["entropy"]
+    picked = trl.reward_funcs(["token_entropy"], url=server.url)
+    assert picked.names == ["token_entropy"]
     asynchronous = trl.reward_funcs(url=server.url, asynchronous=True, num_generations=2)
 
     async def columns():
@@ -85,10 +85,12 @@ def test_trl_reward_funcs_take_a_remote_scorer_as_they_take_a_scorer(server):
     from rewardhub.remote import RemoteScorer
 
     prompts, completions = ["Say a colour."] * 2, ["blue sky blue", "red"]
-    with RemoteScorer(server.url, rewards=["entropy"]) as remote:
+    with RemoteScorer(server.url, rewards=["token_entropy"]) as remote:
         funcs = trl.reward_funcs(remote, num_generations=2)
-        assert funcs.names == ["entropy"]
-        assert funcs[0](prompts, completions) == pytest.approx(trl.reward_funcs(["entropy"])[0](prompts, completions))
+        assert funcs.names == ["token_entropy"]
+        assert funcs[0](prompts, completions) == pytest.approx(
+            trl.reward_funcs(["token_entropy"])[0](prompts, completions)
+        )
 
 
 def test_verl_reward_kwargs_with_rewardhub_url(server):
@@ -97,7 +99,7 @@ def test_verl_reward_kwargs_with_rewardhub_url(server):
     local = verl.compute_score_batch(*args, rewards=REWARDS)
     assert remote == [pytest.approx(row) for row in local]
     one = verl.compute_score("gsm8k", "the answer is 4", "4", {"question": "2+2?"}, rewardhub_url=server.url)
-    assert set(one) == {"score", "entropy", "repetition_penalty", "diversity_bonus", "rewardhub_missing"}
+    assert set(one) == {"score", "token_entropy", "repetition_penalty", "diversity_bonus", "rewardhub_missing"}
 
     async def reward_loop():  # verl's reward loop awaits an async compute_score, many at once
         url = server.url
@@ -117,7 +119,7 @@ def test_swift_orms_score_on_the_server_with_rewardhub_url(server, monkeypatch):
     monkeypatch.setenv("REWARDHUB_URL", server.url)
     orms: dict = {}
     added = swift.register(orms, ORM)
-    assert added == {key: key for key in ("entropy", "repetition_penalty", "diversity_bonus")}
+    assert added == {key: key for key in ("token_entropy", "repetition_penalty", "diversity_bonus")}
     functions = [orms[name]() for name in added]
     completions = ["blue sky blue", "red red"]
     kwargs = {"prompt_id": ["p", "p"], "messages": [[{"role": "user", "content": "colour?"}]] * 2}
@@ -132,8 +134,9 @@ def test_grpo_example_trains_against_a_server_it_starts(tmp_path):
     spec = importlib.util.spec_from_file_location("example_grpo_trl_remote", EXAMPLES / "grpo_trl_remote.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    trainer = example.main(["--max-steps", "2", "--output-dir", str(tmp_path)])
+    rewards = "token_entropy,repetition_penalty,diversity_bonus:0.5"  # the tests' own plugin, not rewardhub-entropy
+    trainer = example.main(["--max-steps", "2", "--output-dir", str(tmp_path), "--rewards", rewards])
     logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert trainer.state.global_step == 2 and len(logs) == 2
-    for name in ("entropy", "repetition_penalty", "diversity_bonus"):
+    for name in ("token_entropy", "repetition_penalty", "diversity_bonus"):
         assert all(math.isfinite(entry[f"rewards/{name}/mean"]) for entry in logs), name

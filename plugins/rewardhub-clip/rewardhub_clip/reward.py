@@ -25,10 +25,9 @@ from typing import Any
 
 import rewardhub
 from rewardhub import Sample, Score
+from rewardhub_clip._version import __version__
 from rewardhub_clip.images import ImageLoadError, image_key, image_refs, load_image
 from rewardhub_clip.precision import PRECISIONS
-
-__version__ = "0.1.0"
 
 MAPPINGS = ("clipscore", "linear")
 REDUCTIONS = ("mean", "max", "min")

@@ -15,9 +15,7 @@ from collections.abc import Sequence
 
 import rewardhub
 from rewardhub.text import get_tokenizer
-
-__version__ = "0.1.0"
-
+from rewardhub_entropy._version import __version__
 
 #: ``c * log(c)`` for the token counts most responses have (looked up, not recomputed).
 _C_LOG_C = [0.0] + [c * math.log(c) for c in range(1, 4096)]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rewardhub_safety.classifiers import Classifier
 
-__version__ = "0.1.0"
+from rewardhub_safety._version import __version__
 
 #: The most samples per engine call. Larger than a forward batch on purpose: the classifier
 #: sorts a call's texts by length, so forward batches of similar lengths pad little.

@@ -23,10 +23,9 @@ from typing import Any
 import rewardhub
 from rewardhub.lazy import np
 from rewardhub.types import ALONE_IN_GROUP, message_content
+from rewardhub_semantic._version import __version__
 from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.similarity import BLOCK_ELEMENTS
-
-__version__ = "0.1.0"
 
 #: The most samples per engine call (whole groups). Larger than a forward batch on purpose:
 #: sentence-transformers sorts a call's texts by length, so forward batches pad little.
