@@ -2,7 +2,9 @@
 
 Plugins implement them with ``@rewardhub.hookimpl``; the built-ins in
 ``rewardhub.default_plugins`` use exactly the same hooks. Every hook here is documented in the
-README and exercised by ``tests/test_hookspecs.py``.
+hooks section of the plugin docs (``docs/plugins.md``; the README's until it moves there) and
+has a test of its own in ``tests/test_hookspecs.py`` that registers a plugin implementing it
+and uses what it added.
 """
 
 from __future__ import annotations
