@@ -40,7 +40,7 @@ _EXPORTS = {
     "Score": "rewardhub.types",
 }
 #: Subpackages and modules reachable as attributes after ``import rewardhub``.
-_SUBMODULES = ("io", "text", "metrics", "adapters", "evaluation", "plugins", "engine", "config")
+_SUBMODULES = ("io", "text", "metrics", "rewards", "adapters", "evaluate", "evaluation", "plugins", "engine", "config", "host")
 
 __all__ = [
     "ComponentConfig",
