@@ -39,7 +39,7 @@ estimate, about 0.8% standard error); self-BLEU within each group, averaged over
 one prompt look alike).</p><div id="diversity"></div>
 <h2>Reward against length</h2>
 <p class="muted">A reward that rises with length can be raised by writing more: the first sign of reward
-hacking.</p><p id="spearman-warning"></p><div id="spearman"></div>
+hacking.</p><p id="spearman-warning"></p><p id="spearman-none" class="muted"></p><div id="spearman"></div>
 <h2>Missing values, groups without spread, degenerate completions</h2>
 <p class="muted">A group in which a reward does not vary gives that reward no learning signal in GRPO; it is
 counted per reward (a sum would hide it).</p><div id="shares"></div>

@@ -130,6 +130,9 @@ APP_JS = r"""
     $("spearman-warning").textContent = warn.length
       ? "Warning at step " + last.step + ": " + warn.join(", ") + " correlate" + (warn.length > 1 ? "" : "s") +
         " with length beyond |" + WARN + "|." : "";
+    const none = last ? keys().filter((k) => last.rewards[k] && last.rewards[k].length_spearman === null) : [];
+    $("spearman-none").textContent = none.length ? "No correlation at step " + last.step + " for " + none.map((k) =>
+      k + " (" + ((last.notes || {})["rewards." + k + ".length_spearman"] || "no value") + ")").join(", ") + "." : "";
   }
 
   function renderShares() {

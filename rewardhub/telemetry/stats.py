@@ -45,8 +45,10 @@ def spearman(x: Sequence[float | None], y: Sequence[float | None]) -> tuple[floa
     if len(pairs) < 3:
         return None, f"{len(pairs)} pairs with values; a rank correlation needs 3"
     a, b = (ranks(np.array(col, dtype=float)) for col in zip(*pairs))
-    if a.std() == 0 or b.std() == 0:
-        return None, "no variation in the reward or in the lengths"
+    if b.std() == 0:
+        return None, "every response has the same length"
+    if a.std() == 0:
+        return None, "every response has the same value"
     return _number(float(np.corrcoef(a, b)[0, 1])), None
 
 
