@@ -19,14 +19,17 @@ Promises (tested in ``tests/test_telemetry_recorder.py``, with real files and pr
   (``RUN_DIR/.lock``): no interleaved lines, unique step numbers when they are assigned
   (``step=None``: one more than the highest so far), and a cumulative state that merges both;
 - memory stays bounded: no sample is kept after its step is written, the cumulative state is
-  fixed-size and lives in ``RUN_DIR/cumulative.npz`` (so a resumed run continues its curve);
+  fixed-size and lives in ``RUN_DIR/cumulative.bin`` (:mod:`rewardhub.telemetry.cumulative`),
+  so a resumed run continues its curve;
 - every number is a finite float or ``None`` with its reason under ``notes``, never NaN.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -37,6 +40,8 @@ from rewardhub.aggregation import grpo_advantages
 from rewardhub.lazy import np
 from rewardhub.results import ScoreBatch
 from rewardhub.telemetry import stats
+from rewardhub.telemetry.cumulative import CumulativeFile
+from rewardhub.telemetry.group_bleu import self_bleu_within_groups
 from rewardhub.telemetry.sketch import METHOD, DistinctSketch
 from rewardhub.types import Sample
 
@@ -44,7 +49,7 @@ from rewardhub.types import Sample
 RUN_DIR_ENV = "REWARDHUB_RUN_DIR"
 STEPS_FILE = "steps.jsonl"
 SAMPLES_DIR = "samples"
-CUMULATIVE_FILE = "cumulative.npz"
+CUMULATIVE_FILE = "cumulative.bin"
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
 
@@ -68,6 +73,9 @@ class Recorder:
         itself does not say (``finish_reason``, ``stop_reason``, ``truncated``).
     :param samples_format: ``"parquet"`` (default where pyarrow is installed) or ``"jsonl"``.
     :param source: who records (``"trl"``, ``"serve"``...), written in each record.
+    :param background: write the samples file and the line from a thread of the recorder's own
+        (the numbers, the step and the cumulative state are still settled in :meth:`record`), so a
+        trainer's step waits for none of the file writes; :meth:`flush` waits for them (also at exit).
     """
 
     def __init__(
@@ -80,12 +88,12 @@ class Recorder:
         max_length: int | None = None,
         samples_format: str | None = None,
         source: str = "rewardhub",
+        background: bool = False,
     ):
         from filelock import FileLock
 
         from rewardhub.metrics.degeneracy import RepetitionLoop
         from rewardhub.metrics.distinct import Distinct
-        from rewardhub.metrics.self_bleu import SelfBleu
 
         self.run_dir = Path(run_dir)
         self.samples_format = samples_format or default_samples_format()
@@ -97,11 +105,17 @@ class Recorder:
         self.max_length = max_length
         self.source = source
         self._distinct = Distinct(n=self.orders, tokenize=tokenize)
-        self._self_bleu = SelfBleu(n=self_bleu_order, tokenize=tokenize)
-        self._self_bleu_key = f"self_bleu_{self_bleu_order}"
+        self._self_bleu_order = self_bleu_order
         self._loop = RepetitionLoop(tokenize=tokenize)
         self._file_lock = FileLock(str(self.run_dir / LOCK_FILE))
-        self._thread_lock = threading.Lock()
+        self._thread_lock = threading.RLock()
+        self._state = CumulativeFile(self.run_dir / CUMULATIVE_FILE)
+        self._failure: str | None = None
+        self._queue: queue.Queue | None = None
+        if background:
+            self._queue = queue.Queue()
+            threading.Thread(target=self._writer, name="rewardhub-telemetry", daemon=True).start()
+            atexit.register(self.flush)
 
     @property
     def steps_path(self) -> Path:
@@ -122,17 +136,65 @@ class Recorder:
         samples = list(samples)
         if len(samples) != len(batch):
             raise ValueError(f"{len(samples)} samples for a batch of {len(batch)}")
+        self._raise_failure()
         record, rows, sketch = self._compute(samples, batch, response_tokens)
         with self._thread_lock, self._file_lock:
-            cumulative, last_step = self._load_cumulative(sketch.orders)
+            cumulative, last_step = self._state.load(sketch.orders)
             cumulative.merge(sketch)
             record["step"] = int(step) if step is not None else last_step + 1
             record["cumulative"] = {"completions": cumulative.completions, **cumulative.result(), "method": METHOD}
-            record["samples"] = self._write_samples(record["step"], rows)
-            self._save_cumulative(cumulative, max(last_step, record["step"]))
+            self._state.save(cumulative, max(last_step, record["step"]))
             self._write_run_file(batch)
-            self._append(record)
+        if self._queue is None:
+            self._write(record, rows)
+        else:
+            self._queue.put((record, rows))
         return record
+
+    def flush(self) -> None:
+        """Wait until every record handed to the background writer is on disk."""
+        if self._queue is not None:
+            self._queue.join()
+        self._raise_failure()
+
+    def close(self) -> None:
+        self.flush()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._queue = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise OSError(f"rewardhub telemetry: could not write to {self.run_dir}: {failure}")
+
+    def _write(self, record: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        """Under the lock: the samples file, then the line that names it."""
+        with self._thread_lock, self._file_lock:
+            target = self._samples_target(record["step"])
+            self._write_samples(target, record["step"], rows)
+            record["samples"] = f"{SAMPLES_DIR}/{target.name}"
+            self._append(record)
+
+    def _writer(self) -> None:
+        queue = self._queue
+        while True:
+            item = queue.get()
+            try:
+                if item is None:
+                    return
+                try:
+                    self._write(*item)
+                except Exception as exc:  # reported by the next record() or flush()
+                    self._failure = f"{type(exc).__name__}: {exc}"
+            finally:
+                queue.task_done()
 
     def _compute(self, samples: list[Sample], batch: ScoreBatch, response_tokens: Sequence[int | None] | None):
         notes: dict[str, str] = {}
@@ -183,19 +245,16 @@ class Recorder:
 
     def _corpus(self, samples: list[Sample], chunk: Any, lengths: list[int | None], notes: dict[str, str]):
         from rewardhub.metrics.degeneracy import row_says_truncated
-        from rewardhub.metrics.state import run_state
 
         state = self._distinct.state()
         state.fold(chunk, 0)
         corpus: dict[str, Any] = dict(state.result())
-        by_group: dict[Any, list[Sample]] = {}
-        for s in samples:
-            by_group.setdefault(s.group_key, []).append(s)
-        scores = [run_state(self._self_bleu.state(), g)[self._self_bleu_key] for g in by_group.values() if len(g) > 1]
-        scores = [v for v in scores if np.isfinite(v)]
-        corpus[f"{self._self_bleu_key}_within_groups"] = float(np.mean(scores)) if scores else None
-        if not scores:
-            notes[f"corpus.{self._self_bleu_key}_within_groups"] = "no group of two or more responses"
+        index: dict[Any, int] = {}
+        groups = [index.setdefault(s.group_key, len(index)) for s in samples]
+        bleu = self_bleu_within_groups(chunk, groups, self._self_bleu_order)
+        corpus[f"self_bleu_{self._self_bleu_order}_within_groups"] = bleu
+        if bleu is None:
+            notes[f"corpus.self_bleu_{self._self_bleu_order}_within_groups"] = "no group of two or more responses"
         loops = [None if s is None else s.value if hasattr(s, "value") else s for s in self._loop.score(samples)]
         corpus["repetition_loop_rate"] = stats.rate(loops)
         truncated: list[float | None] = []
@@ -232,26 +291,17 @@ class Recorder:
 
     # -- files (called under the lock) --------------------------------------------------------------
 
-    def _load_cumulative(self, orders: tuple[int, ...]) -> tuple[DistinctSketch, int]:
-        path = self.run_dir / CUMULATIVE_FILE
-        if not path.exists():
-            return DistinctSketch(orders), 0
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-        return DistinctSketch.from_arrays(arrays), int(arrays.get("last_step", np.array([0]))[0])
-
-    def _save_cumulative(self, sketch: DistinctSketch, last_step: int) -> None:
-        path = self.run_dir / CUMULATIVE_FILE
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **sketch.arrays(), last_step=np.array([last_step], dtype=np.int64))
-        os.replace(tmp, path)
-
-    def _write_samples(self, step: int, rows: list[dict[str, Any]]) -> str:
+    def _samples_target(self, step: int) -> Path:
+        """A new samples file's name for ``step`` (called under the lock)."""
         folder = self.run_dir / SAMPLES_DIR
         suffix = ".parquet" if self.samples_format == "parquet" else ".jsonl"
         name, k = f"step-{step:08d}{suffix}", 1
-        while (folder / name).exists():  # another process recorded this step too
+        while (folder / name).exists():  # another process (or rank) recorded this step too
             name, k = f"step-{step:08d}-{k}{suffix}", k + 1
+        return folder / name
+
+    def _write_samples(self, target: Path, step: int, rows: list[dict[str, Any]]) -> None:
+        folder, name = target.parent, target.name
         tmp = folder / f".{name}.{os.getpid()}.tmp"
         if self.samples_format == "parquet":
             from rewardhub.telemetry.samples import write_parquet
@@ -261,8 +311,7 @@ class Recorder:
             with open(tmp, "w", encoding="utf-8") as handle:
                 for row in rows:
                     handle.write(json.dumps({"step": step, **row}, ensure_ascii=False, allow_nan=False) + "\n")
-        os.replace(tmp, folder / name)
-        return f"{SAMPLES_DIR}/{name}"
+        os.replace(tmp, target)
 
     def _write_run_file(self, batch: ScoreBatch) -> None:
         path = self.run_dir / RUN_FILE

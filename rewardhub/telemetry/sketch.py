@@ -10,7 +10,7 @@ exact total: its relative standard error is about ``1.04 / sqrt(2**14)`` = 0.8%.
 
 Sketches merge exactly (register-wise maximum), so two processes recording one run, or a run
 resumed after a crash, give the cumulative value of all their completions together: the
-recorder keeps the merged state in ``RUN_DIR/cumulative.npz``. The n-gram hashes come from the
+recorder keeps the merged state in ``RUN_DIR/cumulative.bin``. The n-gram hashes come from the
 host's own :class:`~rewardhub.metrics.hashed.HashedChunk`, already 64-bit arrays, so the
 sketch is a few vectorized numpy operations per step (the sketch libraries on PyPI take one
 item per Python call). Tested in ``tests/test_telemetry_recorder.py`` (against exact

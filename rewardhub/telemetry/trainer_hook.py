@@ -6,7 +6,9 @@ the step from the trainer (TRL's ``trainer_state.global_step`` + 1: the optimize
 trains), the response lengths from the trainer's token ids, and sends every finite number of the
 record to a ``log_metric(name, value)`` callback (TRL passes one to reward functions: the values
 join ``rewards/<name>/mean`` in its logs, hence W&B or TensorBoard where installed). Each process
-of a multi-process run records its own share, marked ``rank N`` (``$RANK``). Tested through the
+of a multi-process run records its own share, marked ``rank N`` (``$RANK``). Files are written
+from the recorder's background thread; a write that fails is warned about once and never stops
+the training. Tested through the
 TRL adapter in ``tests/test_dashboard_grpo.py``.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -46,7 +49,9 @@ class StepTelemetry:
 
     def __init__(self, run_dir: str | os.PathLike[str], source: str, **options: Any):
         rank = os.environ.get("RANK")
+        options.setdefault("background", True)  # the trainer's step waits for no file write
         self.recorder = Recorder(run_dir, source=source if rank is None else f"{source} rank {rank}", **options)
+        self._warned = False
 
     def record(
         self,
@@ -58,7 +63,13 @@ class StepTelemetry:
         log_metric: Callable[[str, float], Any] | None = None,
     ) -> dict[str, Any]:
         lengths = [len(ids) for ids in token_ids] if token_ids is not None else None
-        record = self.recorder.record(samples, batch, step, response_tokens=lengths)
+        try:
+            record = self.recorder.record(samples, batch, step, response_tokens=lengths)
+        except OSError as exc:  # a full disk costs the record, never the training run
+            if not self._warned:
+                warnings.warn(f"rewardhub telemetry: recording stopped working: {exc}", stacklevel=2)
+                self._warned = True
+            return {}
         if callable(log_metric):
             for name, value in scalars(record):
                 if isinstance(value, (int, float)) and math.isfinite(value):
