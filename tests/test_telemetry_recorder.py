@@ -218,3 +218,23 @@ def test_background_writes_land_in_order_after_flush(tmp_path):
         assert [r["step"] for r in records] == returned == [1, 2, 3, 4, 5]
         for record in records:  # every line names a complete samples file
             assert len(step_samples(tmp_path, record)) == 12
+
+
+def test_a_write_torn_by_a_crash_costs_the_cumulative_state_one_step(tmp_path):
+    from rewardhub.metrics.hashed import HashedChunk
+    from rewardhub.telemetry.cumulative import CumulativeFile
+
+    path = tmp_path / "cumulative.bin"
+    sketch = DistinctSketch((1, 2))
+    states = []
+    for step, tokens in enumerate((["a", "b"], ["c", "d", "e"], ["f"]), start=1):
+        sketch.fold(HashedChunk([tokens]))
+        CumulativeFile(path).save(sketch, step)
+        states.append((sketch.completions, dict(sketch.result())))
+    loaded, last = CumulativeFile(path).load((1, 2))
+    assert (last, loaded.completions, loaded.result()) == (3, *states[2])
+    data = bytearray(path.read_bytes())  # the newest slot (step 3) is the first one: spoil its payload
+    data[40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    loaded, last = CumulativeFile(path).load((1, 2))
+    assert (last, loaded.completions, loaded.result()) == (2, *states[1])

@@ -86,8 +86,10 @@ class CumulativeFile:
             slots = self._headers(handle)
             valid = [s for s in slots if s[2] == len(payload)]
             sequence = max((s[0] for s in valid), default=0) + 1
-            older = min(valid, default=None)  # the slot not holding the newest state
-            offset = older[3] if older is not None and len(valid) == 2 else (slot if valid else 0)
+            if len(valid) == 2:
+                offset = min(valid)[3]  # the slot not holding the newest state
+            elif valid:
+                offset = slot if valid[0][3] == 0 else 0  # the other slot than the one valid state
             if not valid:  # a new file (or another shape): lay both slots out
                 handle.truncate(0)
                 handle.seek(0)
