@@ -30,6 +30,7 @@ import atexit
 import json
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -115,7 +116,7 @@ class Recorder:
         if background:
             self._queue = queue.Queue()
             threading.Thread(target=self._writer, name="rewardhub-telemetry", daemon=True).start()
-            atexit.register(self.flush)
+            atexit.register(self._flush_at_exit)
 
     @property
     def steps_path(self) -> Path:
@@ -156,6 +157,12 @@ class Recorder:
         if self._queue is not None:
             self._queue.join()
         self._raise_failure()
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except OSError as exc:  # one line at exit, not a traceback
+            print(exc, file=sys.stderr)
 
     def close(self) -> None:
         self.flush()
