@@ -19,7 +19,9 @@ Promises (each has a test in ``tests/test_engine.py``):
 - ``SystemExit`` or ``KeyboardInterrupt`` raised inside a reward's ``score()`` is that reward's
   failure (recorded), while a real Ctrl-C still stops the run (:mod:`rewardhub.interrupts`);
 - per-component values plus a weighted total under a stated policy for missing components,
-  and never a NaN: a non-finite value is a failure of that sample.
+  and never a NaN: a non-finite value is a failure of that sample;
+- with ``aggregation`` ``normalize_then_sum`` or ``gdpo``, each sample's group-decoupled
+  advantage over the call's batch (:mod:`rewardhub.aggregation`, ``tests/test_aggregation.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rewardhub.aggregation import advantages, check_aggregation, weighted_total
 from rewardhub.build import Component, build_rewards
 from rewardhub.calls import RewardBusyError, RewardCaller, as_list, check_timeout
 from rewardhub.config import MISSING_POLICIES
@@ -57,6 +60,9 @@ class Scorer:
       ``sum(all weights) / sum(present weights)``;
     - ``"propagate"``: the total is ``None``.
 
+    ``aggregation`` (``"sum"``, ``"normalize_then_sum"`` or ``"gdpo"``) says whether each
+    :meth:`score` also computes group-decoupled advantages (``ScoreBatch.advantages``); see
+    :mod:`rewardhub.aggregation`.
     Under every policy a sample with no component value at all gets a ``None`` total.
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
     built without args, for the "every installed reward" default.
@@ -80,8 +86,10 @@ class Scorer:
         block: Iterable[str] = (),
         skip_unbuildable: bool = False,
         isolate: bool | None = None,
+        aggregation: str = "sum",
     ):
         timeout = check_timeout(timeout)
+        self.aggregation = check_aggregation(aggregation)
         block = tuple(block)
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
@@ -115,6 +123,7 @@ class Scorer:
         run = config if isinstance(config, RunConfig) else load_config(config)
         kwargs.setdefault("missing", run.missing)
         kwargs.setdefault("tokenize", run.tokenize)
+        kwargs.setdefault("aggregation", run.aggregation)
         return cls(run.rewards, **kwargs)
 
     @property
@@ -336,23 +345,12 @@ class Scorer:
                 if e is not None:
                     errors[i][c.key] = e
         totals = [self._total({k: col[i] for k, col in components.items()}) for i in range(len(samples))]
-        return ScoreBatch(samples, components, infos, errors, totals, self.weights)
+        groups = [s.group_key for s in samples] if self.aggregation != "sum" else []
+        advantage = advantages(components, self.weights, groups, aggregation=self.aggregation, missing=self.missing)
+        return ScoreBatch(samples, components, infos, errors, totals, self.weights, advantage, self.aggregation)
 
     def _total(self, row: dict[str, float | None]) -> float | None:
         return weighted_total(row, self.weights, self.missing)
-
-
-def weighted_total(row: dict[str, float | None], weights: dict[str, float], missing: str) -> float | None:
-    """The weighted total of one sample's components ``row`` under the ``missing`` policy
-    (see :class:`Scorer`); ``weights`` has a weight for every key of ``row``."""
-    present = {k: v for k, v in row.items() if v is not None}
-    if not present or (missing == "propagate" and len(present) < len(row)):
-        return None
-    total = sum(weights[k] * v for k, v in present.items())
-    if missing == "renormalize" and len(present) < len(row):
-        got = sum(weights[k] for k in present)
-        total = total * sum(weights[k] for k in row) / got if got else total
-    return float(total) if math.isfinite(total) else None
 
 
 def _pack(units: list[list[int]], size: int) -> list[Batch]:
