@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,10 +30,14 @@ from rewardhub.build import Component, build_rewards
 from rewardhub.calls import RewardBusyError, RewardCaller, as_list
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.memo import MiB, RecentMemo, budget
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
 Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
+#: The bytes each reward's result cache may hold (``REWARDHUB_RESULT_CACHE_MB``).
+RESULT_CACHE_BYTES = budget("result_cache", 128 * MiB)
+_NOT_CACHED = object()
 
 
 class Scorer:
@@ -55,8 +57,10 @@ class Scorer:
     Under every policy a sample with no component value at all gets a ``None`` total.
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
     built without args, for the "every installed reward" default.
-    ``cache_size`` keeps that many results per reward across calls (useful when scoring a
-    file in chunks); within one call identical samples are always scored once.
+    ``cache_size`` keeps at least that many recent results per reward across calls (useful
+    when scoring a file in chunks), within :data:`RESULT_CACHE_BYTES` per reward (the samples'
+    texts it keeps alive are counted: :mod:`rewardhub.memo`); within one call identical samples
+    are always scored once.
     """
 
     def __init__(
@@ -87,10 +91,9 @@ class Scorer:
         self._callers = {c.key: RewardCaller(c.key, c.reward, timeout) for c in self.components}
         self.timeout = timeout
         self.cache_size = cache_size
-        self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
-            c.key: OrderedDict() for c in self.components
+        self._cache: dict[str, RecentMemo[tuple[Any, ...], Score | None]] = {
+            c.key: RecentMemo(max(1, cache_size), max_bytes=RESULT_CACHE_BYTES) for c in self.components
         }
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Scorer:
@@ -205,8 +208,9 @@ class Scorer:
             key = s.key(reward.inputs)
             if key not in first:
                 first[key] = i
-                if self.cache_size and key in cache:
-                    cached[i] = cache[key]
+                hit = cache.get(key, _NOT_CACHED) if self.cache_size else _NOT_CACHED
+                if hit is not _NOT_CACHED:
+                    cached[i] = hit
             owner[i] = first[key]
         todo = [[i] for i in first.values() if i not in cached]
         keys = {i: k for k, i in first.items()}
@@ -242,11 +246,9 @@ class Scorer:
         return [values[o] for o in owner], [errors[o] for o in owner]
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
-        with self._cache_lock:
-            cache = self._cache[key]
-            cache.update(new)
-            while len(cache) > self.cache_size:
-                cache.popitem(last=False)
+        cache = self._cache[key]
+        for sample_key, value in new.items():
+            cache.put(sample_key, value)  # bytes: the key's texts and the value (approx_bytes)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]

@@ -11,8 +11,8 @@ Two extraction styles, both math-verify's, named after who uses them:
 - ``trl``: TRL's ``accuracy_reward``: the response must give its answer in LaTeX (``\\boxed{}``
   tried first, units normalized, no anchor-free extraction, ``first_match``).
 
-In both, the reference is parsed with math-verify's defaults (cached per worker: a GRPO group
-shares one reference), and ``verify(gold, answer)`` decides.
+In both, the reference is parsed with math-verify's defaults (cached per worker, within a
+bound on count and size: a GRPO group shares one reference), and ``verify(gold, answer)`` decides.
 """
 
 from __future__ import annotations
@@ -47,11 +47,24 @@ def _response_config(style: str) -> dict[str, Any]:
     return {}
 
 
-@lru_cache(maxsize=1024)
+#: References of at most this many characters are remembered, the last 256 of them: bounded
+#: by size as well as count (a long reference is parsed each time it comes).
+CACHED_REFERENCE_CHARS = 2000
+
+
 def _parse_reference(reference: str) -> list[Any]:
+    if len(reference) > CACHED_REFERENCE_CHARS:
+        return _parse(reference)
+    return _parse_short(reference)
+
+
+def _parse(reference: str) -> list[Any]:
     from math_verify import parse
 
     return parse(reference, parsing_timeout=None)
+
+
+_parse_short = lru_cache(maxsize=256)(_parse)
 
 
 def _text(parsed: list[Any]) -> tuple[str | None, str | None]:

@@ -1,0 +1,120 @@
+"""Mean n-gram Jaccard distance of each response to the others of its group, fast and exact.
+
+For responses with sets of distinct n-grams ``A_1..A_N``, the value of response ``i`` is
+``sum_{j != i} d(A_i, A_j) / (N - 1)`` with ``d(A, B) = 1 - |A & B| / |A | B|`` (two empty
+sets: 0), the definition ``diversity_bonus`` has always had. Computing every pair with Python
+sets is quadratic in Python operations (2,000 answers took 10.8 s, 4,000 took 41.8 s); here:
+
+- the n-grams are integer ids (:class:`~rewardhub.metrics.ngrams.NgramCorpus`: exact, no
+  hashing), and the incidence matrix ``M`` (response x distinct n-gram) is sparse;
+- every intersection size ``|A_i & A_j|`` is an entry of ``M M^T``: n-grams that only one
+  response has add nothing and are left out; n-grams many responses share (at least
+  :data:`DENSE_SHARE` of them) go through a dense float32 product (BLAS; exact, since every
+  partial sum is an integer below 2**24), the rest through a sparse product (scipy);
+- ``|A | B| = |A| + |B| - |A & B|``, and each row of distances is formed and summed exactly as
+  the pairwise definition does it (the same float64 operations, the same ``sum`` along a row of
+  N values), in blocks of rows, so the values are the same bits and memory stays bounded.
+
+Small groups (under :data:`PAIRWISE_WORK`) go pair by pair with Python sets, which is faster there.
+
+4,000 alpaca_eval answers in one group: about 1 s (``benchmarks/README_diversity_bonus.md``).
+Property-tested against the pairwise definition in ``tests/test_diversity_bonus_fast.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+from rewardhub.lazy import np
+from rewardhub.metrics.ngrams import NgramCorpus, ngram_list
+
+#: An n-gram that at least this share of the group's responses have goes through the dense product.
+DENSE_SHARE = 1 / 20
+#: The most distance values held at once (32 MiB of float64).
+BLOCK_ELEMENTS = 1 << 22
+#: Below this much work (pairs x mean tokens per response), a group goes pair by pair with
+#: Python sets: the products' fixed cost (about 1.5 ms) is more than the sets take there.
+PAIRWISE_WORK = 50_000
+
+
+def mean_jaccard_distances(token_lists: Sequence[Sequence[str]], n: int, block_elements: int = BLOCK_ELEMENTS):
+    """For each of the N >= 2 token lists, the mean Jaccard distance of its set of n-grams of
+    order ``n`` to those of the other lists (float64 array of N)."""
+    size = len(token_lists)
+    if size < 2:
+        raise ValueError(f"{size} token list(s): the mean distance to the others needs at least two")
+    work = size * (size - 1) // 2 * (sum(map(len, token_lists)) / size)
+    if work < PAIRWISE_WORK:
+        return pairwise_mean_distances(token_lists, n)
+    incidence = _incidence(token_lists, n)
+    set_sizes = np.diff(incidence.indptr).astype(np.int64)
+    shared = _shared_columns(incidence)
+    out = np.empty(size, dtype=np.float64)
+    step = max(1, block_elements // size)
+    for start in range(0, size, step):
+        stop = min(size, start + step)
+        common = shared.intersections(start, stop)  # |A_i & A_j|, (stop - start) x N, float64
+        union = set_sizes[start:stop, None] + set_sizes[None, :] - common
+        distance = np.zeros_like(common)
+        has_union = union > 0  # both empty: distance 0
+        np.divide(common, union, out=distance, where=has_union)
+        np.subtract(1.0, distance, out=distance, where=has_union)
+        rows = np.arange(stop - start)
+        distance[rows, start + rows] = 0.0  # not compared with itself
+        out[start:stop] = distance.sum(axis=1)
+    return out / (size - 1)
+
+
+def pairwise_mean_distances(token_lists: Sequence[Sequence[str]], n: int):
+    """:func:`mean_jaccard_distances` pair by pair with Python sets (the definition; faster
+    than the products on a small group: a GRPO group of 8 short answers)."""
+    grams = [set(ngram_list(tokens, n)) for tokens in token_lists]
+    distance = np.zeros((len(grams), len(grams)))
+    for i, j in combinations(range(len(grams)), 2):
+        a, b = grams[i], grams[j]
+        union = len(a | b)
+        distance[i, j] = distance[j, i] = 1.0 - len(a & b) / union if union else 0.0
+    return distance.sum(axis=1) / (len(grams) - 1)
+
+
+def _incidence(token_lists: Sequence[Sequence[str]], n: int):
+    """The 0/1 matrix (response x distinct n-gram of order ``n``), CSR with sorted columns."""
+    from scipy import sparse
+
+    corpus = NgramCorpus(token_lists)
+    ids, responses = corpus.grams(n)
+    width = int(ids.max()) + 1 if len(ids) else 0
+    matrix = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (responses, ids)), shape=(len(token_lists), width))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0  # a set: an n-gram counts once per response
+    return matrix
+
+
+class _SharedColumns:
+    """The n-grams at least two responses have, split into a dense block (the frequent ones)
+    and a sparse one, ready for row blocks of ``M M^T``."""
+
+    def __init__(self, incidence, dense_min: int):
+        frequency = np.bincount(incidence.indices, minlength=incidence.shape[1])
+        frequent = np.flatnonzero(frequency >= dense_min)
+        rare = np.flatnonzero((frequency >= 2) & (frequency < dense_min))
+        self.dense = incidence[:, frequent].toarray() if len(frequent) else None
+        # (< 2**24 columns, each adding 0 or 1: every float32 partial sum is an exact integer)
+        if self.dense is not None and len(frequent) >= 1 << 24:
+            self.dense = self.dense.astype(np.float64)
+        self.sparse = incidence[:, rare].tocsr() if len(rare) else None
+        self.sparse_t = self.sparse.T.tocsr() if self.sparse is not None else None
+        self.size = incidence.shape[0]
+
+    def intersections(self, start: int, stop: int):
+        common = np.zeros((stop - start, self.size), dtype=np.float64)
+        if self.dense is not None:
+            common += self.dense[start:stop] @ self.dense.T
+        if self.sparse is not None:
+            common += (self.sparse[start:stop] @ self.sparse_t).toarray()
+        return common
+
+
+def _shared_columns(incidence) -> _SharedColumns:
+    return _SharedColumns(incidence, dense_min=max(2, int(np.ceil(incidence.shape[0] * DENSE_SHARE))))
