@@ -5,8 +5,8 @@ For responses with sets of distinct n-grams ``A_1..A_N``, the value of response 
 sets: 0), the definition ``diversity_bonus`` has always had. Computing every pair with Python
 sets is quadratic in Python operations (2,000 answers took 10.8 s, 4,000 took 41.8 s); here:
 
-- the n-grams are integer ids (:class:`~rewardhub.metrics.ngrams.NgramCorpus`: exact, no
-  hashing), and the incidence matrix ``M`` (response x distinct n-gram) is sparse;
+- the n-grams are exact integer ids (as :class:`~rewardhub.metrics.ngrams.NgramCorpus` makes
+  them: nothing hashed), and the incidence matrix ``M`` (response x distinct n-gram) is sparse;
 - every intersection size ``|A_i & A_j|`` is an entry of ``M M^T``: n-grams that only one
   response has add nothing and are left out; n-grams many responses share (at least
   :data:`DENSE_SHARE` of them) go through a dense float32 product (BLAS; exact, since every
@@ -24,10 +24,10 @@ Property-tested against the pairwise definition in ``tests/test_diversity_bonus_
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
+from itertools import chain, combinations, count
 
 from rewardhub.lazy import np
-from rewardhub.metrics.ngrams import NgramCorpus, ngram_list
+from rewardhub.metrics.ngrams import ngram_list
 
 #: An n-gram that at least this share of the group's responses have goes through the dense product.
 DENSE_SHARE = 1 / 20
@@ -79,16 +79,40 @@ def pairwise_mean_distances(token_lists: Sequence[Sequence[str]], n: int):
 
 
 def _incidence(token_lists: Sequence[Sequence[str]], n: int):
-    """The 0/1 matrix (response x distinct n-gram of order ``n``), CSR with sorted columns."""
+    """The 0/1 matrix (response x distinct n-gram of order ``n``), CSR."""
     from scipy import sparse
 
-    corpus = NgramCorpus(token_lists)
-    ids, responses = corpus.grams(n)
+    ids, responses = gram_ids(token_lists, n)
     width = int(ids.max()) + 1 if len(ids) else 0
-    matrix = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (responses, ids)), shape=(len(token_lists), width))
+    ones = np.ones(len(ids), dtype=np.float32)
+    matrix = sparse.csr_matrix((ones, (responses, ids)), shape=(len(token_lists), width))
     matrix.sum_duplicates()
     matrix.data[:] = 1.0  # a set: an n-gram counts once per response
     return matrix
+
+
+def gram_ids(token_lists: Sequence[Sequence[str]], n: int):
+    """``(ids, responses)``: an exact integer id (equal ids for equal n-grams, nothing hashed)
+    for every n-gram of order ``n`` inside each token list, and the list it comes from; the
+    ids of :class:`~rewardhub.metrics.ngrams.NgramCorpus`, built from a dict of the tokens,
+    which is faster for one group (one pass in C over the tokens)."""
+    import pandas as pd  # on use: a run without this reward never imports pandas
+
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    total = int(lengths.sum())
+    first_seen: dict[str, int] = {}  # token -> where it first occurs: an id below ``total``
+    tokens = np.fromiter(
+        map(first_seen.setdefault, chain.from_iterable(token_lists), count()), dtype=np.int64, count=total
+    )
+    ids = tokens
+    for k in range(2, n + 1):  # order k from ids of order k - 1 below total: no overflow
+        prefix = ids[:-1] if k == 2 else pd.factorize(ids[:-1], sort=False)[0].astype(np.int64)
+        ids = prefix * (total + 1) + tokens[k - 1 :]
+    ends = np.cumsum(lengths)
+    responses = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)[: len(ids)]
+    inside = np.arange(len(ids), dtype=np.int64) + n <= ends[responses]
+    ids, responses = ids[inside], responses[inside]
+    return pd.factorize(ids, sort=False)[0].astype(np.int64), responses
 
 
 class _SharedColumns:
