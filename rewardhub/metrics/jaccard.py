@@ -48,18 +48,21 @@ def mean_jaccard_distances(token_lists: Sequence[Sequence[str]], n: int, block_e
     if work < PAIRWISE_WORK:
         return pairwise_mean_distances(token_lists, n)
     incidence = _incidence(token_lists, n)
-    set_sizes = np.diff(incidence.indptr).astype(np.int64)
-    shared = _shared_columns(incidence)
+    set_sizes = np.diff(incidence.indptr).astype(np.float64)
+    shared = _shared_columns(incidence, exact32=set_sizes.max() < 1 << 24)
+    empty = np.flatnonzero(set_sizes == 0)
     out = np.empty(size, dtype=np.float64)
     step = max(1, block_elements // size)
     for start in range(0, size, step):
         stop = min(size, start + step)
-        common = shared.intersections(start, stop)  # |A_i & A_j|, (stop - start) x N, float64
-        union = set_sizes[start:stop, None] + set_sizes[None, :] - common
-        distance = np.zeros_like(common)
-        has_union = union > 0  # both empty: distance 0
-        np.divide(common, union, out=distance, where=has_union)
-        np.subtract(1.0, distance, out=distance, where=has_union)
+        common = shared.intersections(start, stop).astype(np.float64)  # |A_i & A_j|, (stop - start) x N
+        union = np.add.outer(set_sizes[start:stop], set_sizes)
+        union -= common
+        both_empty = empty[(empty >= start) & (empty < stop)] - start
+        if len(both_empty):  # two empty sets: 1 - 1/1 = 0, as the definition says
+            common[np.ix_(both_empty, empty)] = union[np.ix_(both_empty, empty)] = 1.0
+        np.divide(common, union, out=common)
+        distance = np.subtract(1.0, common, out=common)
         rows = np.arange(stop - start)
         distance[rows, start + rows] = 0.0  # not compared with itself
         out[start:stop] = distance.sum(axis=1)
@@ -117,28 +120,29 @@ def gram_ids(token_lists: Sequence[Sequence[str]], n: int):
 
 class _SharedColumns:
     """The n-grams at least two responses have, split into a dense block (the frequent ones)
-    and a sparse one, ready for row blocks of ``M M^T``."""
+    and a sparse one, ready for row blocks of ``M M^T``. In float32 where every intersection
+    size is below 2**24 (``exact32``: each partial sum is then an exact integer), else float64."""
 
-    def __init__(self, incidence, dense_min: int):
+    def __init__(self, incidence, dense_min: int, exact32: bool):
+        dtype = np.float32 if exact32 else np.float64
         frequency = np.bincount(incidence.indices, minlength=incidence.shape[1])
         frequent = np.flatnonzero(frequency >= dense_min)
         rare = np.flatnonzero((frequency >= 2) & (frequency < dense_min))
-        self.dense = incidence[:, frequent].toarray() if len(frequent) else None
-        # (< 2**24 columns, each adding 0 or 1: every float32 partial sum is an exact integer)
-        if self.dense is not None and len(frequent) >= 1 << 24:
-            self.dense = self.dense.astype(np.float64)
-        self.sparse = incidence[:, rare].tocsr() if len(rare) else None
+        self.dense = incidence[:, frequent].toarray().astype(dtype, copy=False) if len(frequent) else None
+        self.sparse = incidence[:, rare].astype(dtype).tocsr() if len(rare) else None
         self.sparse_t = self.sparse.T.tocsr() if self.sparse is not None else None
-        self.size = incidence.shape[0]
+        self.size, self.dtype = incidence.shape[0], dtype
 
     def intersections(self, start: int, stop: int):
-        common = np.zeros((stop - start, self.size), dtype=np.float64)
         if self.dense is not None:
-            common += self.dense[start:stop] @ self.dense.T
+            common = self.dense[start:stop] @ self.dense.T
+        else:
+            common = np.zeros((stop - start, self.size), dtype=self.dtype)
         if self.sparse is not None:
             common += (self.sparse[start:stop] @ self.sparse_t).toarray()
         return common
 
 
-def _shared_columns(incidence) -> _SharedColumns:
-    return _SharedColumns(incidence, dense_min=max(2, int(np.ceil(incidence.shape[0] * DENSE_SHARE))))
+def _shared_columns(incidence, exact32: bool) -> _SharedColumns:
+    dense_min = max(2, int(np.ceil(incidence.shape[0] * DENSE_SHARE)))
+    return _SharedColumns(incidence, dense_min, exact32)
