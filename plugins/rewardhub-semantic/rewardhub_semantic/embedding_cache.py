@@ -143,10 +143,12 @@ class EmbeddingCache:
     """One model's embeddings of recent texts, within ``max_bytes`` (see the module doc)."""
 
     identity: ModelIdentity
-    max_bytes: int = EMBEDDING_CACHE_BYTES
+    max_bytes: int | None = None  # default: EMBEDDING_CACHE_BYTES when created
     stats: CacheStats = field(default_factory=CacheStats)
 
     def __post_init__(self) -> None:
+        if self.max_bytes is None:
+            self.max_bytes = EMBEDDING_CACHE_BYTES
         self._memo: RecentMemo[bytes, np.ndarray] = RecentMemo(max_bytes=self.max_bytes)
 
     @property
