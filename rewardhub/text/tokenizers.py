@@ -56,7 +56,7 @@ TOKEN_MEMO_BYTES = budget("token_memo", 128 * MiB)
 CHOICE_MEMO_BYTES = budget("choice_memo", 16 * MiB)
 
 #: The most bytes a str object takes beyond its characters (a 4-byte-per-character one).
-_STR_HEADER = sys.getsizeof("\U0001f600") - 4
+_STR_HEADER = sys.getsizeof("\U0001f600") - 8
 
 
 def text_kind(text: str) -> int:
@@ -72,7 +72,7 @@ def token_bytes(text: str, tokens: tuple[str, ...]) -> int:
     ``len(text)``, none wider than the widest of ``text``): the key, the tuple, a str header
     per token, the characters, and the dict slot."""
     kind = text_kind(text)
-    header = sys.getsizeof("") if kind == 1 else _STR_HEADER
+    header = sys.getsizeof("") if text.isascii() else _STR_HEADER  # ASCII pieces of ASCII text
     per_token = header + kind  # (a str's terminator takes one character)
     return sys.getsizeof(text) + sys.getsizeof(tokens) + len(tokens) * per_token + len(text) * kind + ENTRY_OVERHEAD
 
