@@ -15,7 +15,9 @@ Promises (each has a test in ``tests/test_engine.py``):
 - ``SystemExit`` or ``KeyboardInterrupt`` raised inside a reward's ``score()`` is that reward's
   failure (recorded), while a real Ctrl-C still stops the run (:mod:`rewardhub.interrupts`);
 - per-component values plus a weighted total under a stated policy for missing components,
-  and never a NaN: a non-finite value is a failure of that sample.
+  and never a NaN: a non-finite value is a failure of that sample;
+- the results kept across calls (``cache_size``) stay within a byte budget per reward
+  (``tests/test_memo_bytes.py``).
 """
 
 from __future__ import annotations

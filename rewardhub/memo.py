@@ -41,6 +41,7 @@ ENTRY_OVERHEAD = 100
 DEFAULT_BYTES = 16 * MiB
 
 _MISSING: Any = object()
+_ATOMS = frozenset({str, bytes, bytearray, int, float, bool, type(None)})
 
 
 def budget(name: str, default: int) -> int:
@@ -66,10 +67,13 @@ def approx_bytes(value: Any, depth: int = 4) -> int:
     containers, dataclasses and objects with a ``__dict__`` add their items (to ``depth``
     levels; an object shared by two items counts twice); numpy arrays count their buffer."""
     size = sys.getsizeof(value)
-    if depth <= 0 or isinstance(value, (str, bytes, bytearray, int, float, bool, type(None))):
+    kind = type(value)
+    if kind in _ATOMS or depth <= 0 or isinstance(value, (str, bytes, bytearray, int, float)):
         return size
+    if kind is tuple and all(type(item) is str for item in value):  # the usual key: a few texts
+        return size + sum(map(sys.getsizeof, value))
     if isinstance(value, (tuple, list, set, frozenset)):
-        return size + sum(approx_bytes(item, depth - 1) for item in value)
+        return size + sum([approx_bytes(item, depth - 1) for item in value])
     if isinstance(value, dict):
         return size + sum(approx_bytes(k, depth - 1) + approx_bytes(v, depth - 1) for k, v in value.items())
     nbytes = getattr(value, "nbytes", None)

@@ -20,7 +20,7 @@ The rule, in order (each step is cheap; only the first :data:`SAMPLE_CHARS` char
    (seen on alpaca_eval), while French, German, Spanish and Italian sentences score 0.91-1.0.
    Without ``py3langid`` only the script rule applies.
 
-Tested in ``tests/test_language.py``.
+Tested in ``tests/test_language.py``; the memo's bytes in ``tests/test_memo_bytes.py``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ cache), never again at the end, and a 0.7 MB response costs its 1.5 KB row, not 
 Fewer than two responses give an empty result (a diversity of one answer is undefined).
 Responses in a language the model does not read (Chinese for the default English MiniLM) are
 left out (warned once), and ``semantic_covered_share`` then says which share was measured.
+Tested in ``tests/test_semantic_tiny_model.py`` and, streamed and merged, ``tests/test_embedding_cache.py``.
 """
 
 from __future__ import annotations

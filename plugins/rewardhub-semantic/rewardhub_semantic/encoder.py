@@ -12,6 +12,7 @@ texts it cannot read (by :mod:`rewardhub.text.language`), and the reward and met
 out with the reason, warning once per process. A multilingual ``model`` (e.g.
 ``sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``) reads them; any ``model`` the
 user names is taken to read every language unless ``languages`` says otherwise.
+Tested in ``tests/test_semantic_tiny_model.py`` and ``tests/test_embedding_cache.py``.
 """
 
 from __future__ import annotations
