@@ -32,7 +32,7 @@ from rewardhub.build import Component, build_rewards
 from rewardhub.calls import RewardBusyError, RewardCaller, as_list
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
-from rewardhub.memo import MiB, RecentMemo, budget
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, approx_bytes, budget, key_bytes
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
@@ -249,8 +249,9 @@ class Scorer:
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
         cache = self._cache[key]
-        for sample_key, value in new.items():
-            cache.put(sample_key, value)  # bytes: the key's texts and the value (approx_bytes)
+        for sample_key, value in new.items():  # bytes: the key's texts, the value, the slot
+            cost = key_bytes(sample_key) + (24 if type(value) is float else approx_bytes(value)) + ENTRY_OVERHEAD
+            cache.put(sample_key, value, cost)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]

@@ -70,8 +70,6 @@ def approx_bytes(value: Any, depth: int = 4) -> int:
     kind = type(value)
     if kind in _ATOMS or depth <= 0 or isinstance(value, (str, bytes, bytearray, int, float)):
         return size
-    if kind is tuple and all(type(item) is str for item in value):  # the usual key: a few texts
-        return size + sum(map(sys.getsizeof, value))
     if isinstance(value, (tuple, list, set, frozenset)):
         return size + sum([approx_bytes(item, depth - 1) for item in value])
     if isinstance(value, dict):
@@ -108,6 +106,7 @@ class RecentMemo(Generic[K, V]):
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
         self.size = size
         self.max_bytes = int(max_bytes)
+        self._half, self._count = self.max_bytes // 2, size or sys.maxsize
         self._sizeof = sizeof or _entry_bytes
         self._new: dict[K, V] = {}
         self._old: dict[K, V] = {}
@@ -141,13 +140,11 @@ class RecentMemo(Generic[K, V]):
     def put(self, key: K, value: V, nbytes: int | None = None) -> bool:
         """Remember ``value`` for ``key``; ``nbytes``: what the entry keeps alive (default:
         ``sizeof``). Returns whether it is kept (not when larger than half the budget)."""
-        cost = self._sizeof(key, value) if nbytes is None else int(nbytes)
-        if cost > self.generation_bytes:
+        cost = self._sizeof(key, value) if nbytes is None else nbytes
+        if cost > self._half:
             return False
         with self._lock:
-            if self._new_bytes + cost > self.generation_bytes or (
-                self.size is not None and len(self._new) >= self.size
-            ):
+            if self._new_bytes + cost > self._half or len(self._new) >= self._count:
                 self._old, self._new = self._new, {}
                 self._old_bytes, self._new_bytes = self._new_bytes, 0
             self._new[key] = value
@@ -167,4 +164,9 @@ def _entry_bytes(key: Any, value: Any) -> int:
     return approx_bytes(key) + approx_bytes(value) + ENTRY_OVERHEAD
 
 
-__all__ = ["DEFAULT_BYTES", "ENTRY_OVERHEAD", "MiB", "RecentMemo", "approx_bytes", "budget"]
+def key_bytes(key: tuple) -> int:
+    """:func:`approx_bytes` of a tuple key, fast where its parts are strings (a sample's texts)."""
+    return sys.getsizeof(key) + sum([sys.getsizeof(p) if type(p) is str else approx_bytes(p, 3) for p in key])
+
+
+__all__ = ["DEFAULT_BYTES", "ENTRY_OVERHEAD", "MiB", "RecentMemo", "approx_bytes", "budget", "key_bytes"]

@@ -64,22 +64,30 @@ _words: dict[str, list[str]] = {}
 _pieces: dict[str, list[str]] = {}
 #: (leading .,-, trailing .,-, placeholder core) -> (tokens before, left, right, tokens after)
 _shapes: dict[tuple[str, str, str], tuple[list[str], str, str, list[str]]] = {}
-_held = [0]  # bytes the three memos hold, as accounted by _remember
+_held = 0  # bytes the three memos hold, as accounted when each entry went in
+#: An entry's bytes, from above: per character of the key (the key and its tokens, each at
+#: most 4 bytes a character), per token (a str header and a list slot), and per entry (the
+#: list or tuple, two more strs, the dict slot).
+_PER_CHAR, _PER_TOKEN, _PER_ENTRY = 2 * _CHAR, _STR_HEADER + 8, 2 * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD
 
 
 def _remember(memo: dict, key: Any, value: Any, chars: int, tokens: int) -> None:
-    """``memo[key] = value``, for an entry of ``chars`` characters in all (key and tokens, each
-    at most the key's length) in ``tokens`` strings: the memos are cleared first when it would
-    take them past :data:`_MEMO_SIZE` entries or :data:`WORD_MEMO_BYTES`."""
-    cost = 2 * chars * _CHAR + (tokens + 2) * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD
-    if len(memo) >= _MEMO_SIZE or _held[0] + cost > WORD_MEMO_BYTES:
+    """``memo[key] = value``, for an entry of ``chars`` characters in its key in ``tokens``
+    strings: the memos are emptied first when it would take them past :data:`_MEMO_SIZE`
+    entries or :data:`WORD_MEMO_BYTES` (an entry bigger than that is not kept)."""
+    global _held
+    cost = _PER_CHAR * chars + _PER_TOKEN * tokens + _PER_ENTRY
+    held = _held + cost
+    if held > WORD_MEMO_BYTES or len(memo) >= _MEMO_SIZE:
         _words.clear()
         _pieces.clear()
         _shapes.clear()
-        _held[0] = 0
-    if cost <= WORD_MEMO_BYTES:
-        memo[key] = value
-        _held[0] += cost
+        _held = held = 0
+        if cost > WORD_MEMO_BYTES:
+            return
+        held = cost
+    memo[key] = value
+    _held = held
 
 
 def _pairs(line: str, first: Callable[[str], bool], second: Callable[[str], bool], replace) -> str:
