@@ -200,6 +200,20 @@ def test_the_13a_word_memos_are_bounded_by_bytes_even_for_huge_words(monkeypatch
     assert fast13a._held <= 4 * MiB and held <= 4 * MiB
 
 
+def test_the_13a_word_memo_accounting_is_from_above_on_real_text(realdata, monkeypatch):
+    import json
+
+    for memo_ in (fast13a._words, fast13a._pieces, fast13a._shapes):
+        memo_.clear()
+    monkeypatch.setattr(fast13a, "_held", 0)
+    texts = []
+    for path in sorted((realdata / "alpaca_eval").glob("*.jsonl"))[:3]:
+        texts += [json.loads(line)["output"] for line in path.read_text().splitlines()]
+    held = held_by(lambda: [fast13a.tokenize_13a(t) for t in texts])
+    assert len(fast13a._words) > 10_000
+    assert held <= fast13a._held <= 3 * held
+
+
 # -- the engine's result cache -------------------------------------------------------------------
 
 
@@ -229,7 +243,7 @@ def test_the_engine_result_cache_is_bounded_by_bytes(monkeypatch):
 # -- a real process, real 0.7 MB responses -------------------------------------------------------
 
 #: RSS growth allowed while scoring 112 distinct 0.7 MB responses (78 MB of text): the memos'
-#: default budgets (tokens 128 MiB, auto choice 16, language 16, 13a words 32) plus one batch
+#: default budgets (tokens 128 MiB, auto choice 16, language 16, 13a words 64) plus one batch
 #: of eight responses and their tokens in flight. At commit b3cc6bc the same script grew by
 #: 449 MiB after 96 responses and kept growing (the token memo kept 2 x 2,048 texts, whatever
 #: their size).
@@ -278,4 +292,4 @@ def test_scoring_many_large_responses_keeps_the_rss_bounded():
 def test_the_default_budgets_are_stated_in_one_place():
     budgets = [tokenizers.TOKEN_MEMO_BYTES, fast13a.WORD_MEMO_BYTES, tokenizers.CHOICE_MEMO_BYTES]
     budgets += [language.LANGUAGE_MEMO_BYTES, engine.RESULT_CACHE_BYTES, memo.DEFAULT_BYTES]
-    assert budgets == [128 * MiB, 32 * MiB, 16 * MiB, 16 * MiB, 128 * MiB, 16 * MiB]
+    assert budgets == [128 * MiB, 64 * MiB, 16 * MiB, 16 * MiB, 128 * MiB, 16 * MiB]

@@ -43,7 +43,7 @@ from rewardhub.memo import ENTRY_OVERHEAD, MiB, budget
 
 _MEMO_SIZE = 1 << 17
 #: The bytes the word, piece and shape memos may hold together (``REWARDHUB_WORD_MEMO_MB``).
-WORD_MEMO_BYTES = budget("word_memo", 32 * MiB)
+WORD_MEMO_BYTES = budget("word_memo", 64 * MiB)
 #: The most bytes one str takes beyond its characters, and per character.
 _STR_HEADER, _CHAR = sys.getsizeof("\U0001f600") - 4, 4
 
@@ -65,18 +65,20 @@ _pieces: dict[str, list[str]] = {}
 #: (leading .,-, trailing .,-, placeholder core) -> (tokens before, left, right, tokens after)
 _shapes: dict[tuple[str, str, str], tuple[list[str], str, str, list[str]]] = {}
 _held = 0  # bytes the three memos hold, as accounted when each entry went in
-#: An entry's bytes, from above: per character of the key (the key and its tokens, each at
-#: most 4 bytes a character), per token (a str header and a list slot), and per entry (the
-#: list or tuple, two more strs, the dict slot).
-_PER_CHAR, _PER_TOKEN, _PER_ENTRY = 2 * _CHAR, _STR_HEADER + 8, 2 * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD
+#: An entry's bytes, from above, for a key of ASCII text and for any other: per character of the
+#: key (the key and its tokens together have at most twice its characters), per token (a str
+#: header and a list slot), and per entry (the list or tuple, one more str, the dict slot).
+_ASCII_COST = (2, sys.getsizeof("") + 8, sys.getsizeof("") + 56 + 64 + ENTRY_OVERHEAD)
+_OTHER_COST = (2 * _CHAR, _STR_HEADER + 8, 2 * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD)
 
 
-def _remember(memo: dict, key: Any, value: Any, chars: int, tokens: int) -> None:
+def _remember(memo: dict, key: Any, value: Any, chars: int, tokens: int, ascii: bool = False) -> None:
     """``memo[key] = value``, for an entry of ``chars`` characters in its key in ``tokens``
     strings: the memos are emptied first when it would take them past :data:`_MEMO_SIZE`
     entries or :data:`WORD_MEMO_BYTES` (an entry bigger than that is not kept)."""
     global _held
-    cost = _PER_CHAR * chars + _PER_TOKEN * tokens + _PER_ENTRY
+    per_char, per_token, per_entry = _ASCII_COST if ascii else _OTHER_COST
+    cost = per_char * chars + per_token * tokens + per_entry
     held = _held + cost
     if held > WORD_MEMO_BYTES or len(memo) >= _MEMO_SIZE:
         _words.clear()
@@ -167,7 +169,7 @@ def _piece(piece: str) -> list[str]:
             tokens = [piece]  # only rule 4 could act, and no digit comes before a dash
         else:
             tokens = rules_2_to_4(piece)
-        _remember(_pieces, piece, tokens, len(piece), len(tokens))
+        _remember(_pieces, piece, tokens, len(piece), len(tokens), piece.isascii())
     return tokens
 
 
@@ -192,7 +194,7 @@ def _word(word: str) -> list[str]:
                 tokens.extend(_piece(part))
             elif part:
                 tokens.append(part)
-    _remember(_words, word, tokens, len(word), len(tokens))
+    _remember(_words, word, tokens, len(word), len(tokens), word.isascii())
     return tokens
 
 
