@@ -250,8 +250,7 @@ class Scorer:
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
         cache = self._cache[key]
         for sample_key, value in new.items():  # bytes: the key's texts, the value, the slot
-            cost = key_bytes(sample_key) + (24 if type(value) is float else approx_bytes(value)) + ENTRY_OVERHEAD
-            cache.put(sample_key, value, cost)
+            cache.put(sample_key, value, key_bytes(sample_key) + _result_bytes(value) + ENTRY_OVERHEAD)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]
@@ -353,6 +352,18 @@ def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
             values[i] = normalize(raw)
         except (TypeError, ValueError, _SampleError) as exc:
             errors[i] = str(exc)
+
+
+#: A Score with an empty ``info``: the object, its attributes and a float.
+_SCORE_BYTES = approx_bytes(Score(0.5))
+_EMPTY_DICT_BYTES = approx_bytes({})
+
+
+def _result_bytes(value: Score | None) -> int:
+    """What a remembered result keeps alive (its ``info`` measured only when it has one)."""
+    if value is None:
+        return 0
+    return _SCORE_BYTES + (approx_bytes(value.info) - _EMPTY_DICT_BYTES if value.info else 0)
 
 
 def normalize(raw: Any) -> Score | None:

@@ -78,7 +78,9 @@ def approx_bytes(value: Any, depth: int = 4) -> int:
     if isinstance(nbytes, int):  # numpy arrays (a view counts the bytes it shows)
         return size + nbytes
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return size + sum(approx_bytes(getattr(value, f.name, None), depth - 1) for f in dataclasses.fields(value))
+        attributes = sys.getsizeof(value.__dict__) if hasattr(value, "__dict__") else 0
+        fields = dataclasses.fields(value)
+        return size + attributes + sum(approx_bytes(getattr(value, f.name, None), depth - 1) for f in fields)
     fields = getattr(value, "__dict__", None)
     if isinstance(fields, dict):
         return size + approx_bytes(fields, depth - 1)
