@@ -248,9 +248,9 @@ class Scorer:
         return [values[o] for o in owner], [errors[o] for o in owner]
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
-        cache = self._cache[key]
-        for sample_key, value in new.items():  # bytes: the key's texts, the value, the slot
-            cache.put(sample_key, value, key_bytes(sample_key) + _result_bytes(value) + ENTRY_OVERHEAD)
+        # bytes: the key's texts, the value, the slot
+        entries = [(k, v, key_bytes(k) + _result_bytes(v) + ENTRY_OVERHEAD) for k, v in new.items()]
+        self._cache[key].put_many(entries)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]

@@ -27,7 +27,7 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -152,6 +152,22 @@ class RecentMemo(Generic[K, V]):
             self._new[key] = value
             self._new_bytes += cost
         return True
+
+    def put_many(self, entries: Iterable[tuple[K, V, int]]) -> None:
+        """:meth:`put` of each ``(key, value, nbytes)``, taking the lock once."""
+        half, count = self._half, self._count
+        with self._lock:
+            new, new_bytes = self._new, self._new_bytes
+            for key, value, cost in entries:
+                if cost > half:
+                    continue
+                if new_bytes + cost > half or len(new) >= count:
+                    self._old, self._old_bytes = new, new_bytes
+                    new, new_bytes = {}, 0
+                    self._new = new
+                new[key] = value
+                new_bytes += cost
+            self._new_bytes = new_bytes
 
     def clear(self) -> None:
         with self._lock:

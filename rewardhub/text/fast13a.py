@@ -194,7 +194,14 @@ def _word(word: str) -> list[str]:
                 tokens.extend(_piece(part))
             elif part:
                 tokens.append(part)
-    _remember(_words, word, tokens, len(word), len(tokens), word.isascii())
+    global _held  # _remember(_words, ...) inlined: this is the hot one
+    per_char, per_token, per_entry = _ASCII_COST if word.isascii() else _OTHER_COST
+    held = _held + per_char * len(word) + per_token * len(tokens) + per_entry
+    if held <= WORD_MEMO_BYTES and len(_words) < _MEMO_SIZE:
+        _words[word] = tokens
+        _held = held
+    else:
+        _remember(_words, word, tokens, len(word), len(tokens), word.isascii())
     return tokens
 
 
