@@ -72,6 +72,9 @@ def test_a_memo_never_holds_more_than_its_budget_and_keeps_the_latest(budget_, s
         total += costs[i]
         latest.append(i)
     assert all(m.get(i) == i for i in latest)
+    many: RecentMemo[int, int] = RecentMemo(size, max_bytes=budget_)
+    many.put_many((i, i, cost) for i, cost in enumerate(costs))  # the same, under one lock
+    assert (many._new, many._old, many.nbytes) == (m._new, m._old, m.nbytes)
 
 
 def test_a_value_of_none_is_told_apart_from_a_miss():
