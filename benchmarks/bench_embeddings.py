@@ -125,6 +125,9 @@ def main() -> None:
                 print(shape, side, {k: r[k] for k in ("wall", "calls", "texts", "encode_s")}, flush=True)
 
     rows = sum(1 for _ in data.open())
+    once = min(r["texts"] for r in results.values())
+    same_work = [r["encode_s"] for r in results.values() if r["texts"] == once]
+    low, high = min(same_work), max(same_work)
     lines = [
         "# Embeddings: each response through the model once per model per run",
         "",
@@ -156,7 +159,7 @@ def main() -> None:
         "differently (the reward `device: cpu`, `vendi` `max_length: 256`, MiniLM's own limit).",
         "",
         "The counts are the result; the times are not comparable between rows: the machine is shared,",
-        "and the same 804 texts took from 44 to 206 s of `encode` in this one invocation.",
+        f"and the same {once} texts took from {low:.0f} to {high:.0f} s of `encode` in this one invocation.",
         "",
         "Before, each loaded encoder remembered embeddings by text (a memo per encoder, bounded by a",
         "row count that ignored the texts it kept alive), so in the `default` and `by-group` shapes",

@@ -188,6 +188,7 @@ class EncoderUser:
             "model": self._encoder.model_name if self.model is not None else _bundled_label(self._encoder.model_name),
             "device": str(self._encoder.device),
             "languages": None if languages is None else list(languages),
+            "revision": self._encoder.identity.revision,  # the hub commit, or the local files' fingerprint
         }
 
     @property
