@@ -70,6 +70,7 @@ _held = 0  # bytes the three memos hold, as accounted when each entry went in
 #: header and a list slot), and per entry (the list or tuple, one more str, the dict slot).
 _ASCII_COST = (2, sys.getsizeof("") + 8, sys.getsizeof("") + 56 + 64 + ENTRY_OVERHEAD)
 _OTHER_COST = (2 * _CHAR, _STR_HEADER + 8, 2 * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD)
+_, _ASCII_PER_TOKEN, _ASCII_PER_ENTRY = _ASCII_COST
 
 
 def _remember(memo: dict, key: Any, value: Any, chars: int, tokens: int, ascii: bool = False) -> None:
@@ -194,10 +195,9 @@ def _word(word: str) -> list[str]:
                 tokens.extend(_piece(part))
             elif part:
                 tokens.append(part)
-    global _held  # _remember(_words, ...) inlined: this is the hot one
-    per_char, per_token, per_entry = _ASCII_COST if word.isascii() else _OTHER_COST
-    held = _held + per_char * len(word) + per_token * len(tokens) + per_entry
-    if held <= WORD_MEMO_BYTES and len(_words) < _MEMO_SIZE:
+    global _held  # _remember(_words, ...) inlined for ASCII words: this is the hot path
+    held = _held + 2 * len(word) + _ASCII_PER_TOKEN * len(tokens) + _ASCII_PER_ENTRY
+    if word.isascii() and held <= WORD_MEMO_BYTES and len(_words) < _MEMO_SIZE:
         _words[word] = tokens
         _held = held
     else:

@@ -57,6 +57,7 @@ CHOICE_MEMO_BYTES = budget("choice_memo", 16 * MiB)
 
 #: The most bytes a str object takes beyond its characters (a 4-byte-per-character one).
 _STR_HEADER = sys.getsizeof("\U0001f600") - 8
+_ASCII_TOKEN = sys.getsizeof("x")  # an ASCII str's header, terminator and one character: 50
 
 
 def text_kind(text: str) -> int:
@@ -71,9 +72,10 @@ def token_bytes(text: str, tokens: tuple[str, ...]) -> int:
     that are pieces of ``text`` (every built-in tokenizer: their characters add up to at most
     ``len(text)``, none wider than the widest of ``text``): the key, the tuple, a str header
     per token, the characters, and the dict slot."""
+    if text.isascii():  # ASCII pieces: a 49-byte str with its terminator, and one byte a character
+        return sys.getsizeof(text) + sys.getsizeof(tokens) + len(tokens) * _ASCII_TOKEN + len(text) + ENTRY_OVERHEAD
     kind = text_kind(text)
-    header = sys.getsizeof("") if text.isascii() else _STR_HEADER  # ASCII pieces of ASCII text
-    per_token = header + kind  # (a str's terminator takes one character)
+    per_token = _STR_HEADER + kind  # (a str's terminator takes one character)
     return sys.getsizeof(text) + sys.getsizeof(tokens) + len(tokens) * per_token + len(text) * kind + ENTRY_OVERHEAD
 
 
