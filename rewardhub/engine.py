@@ -21,15 +21,15 @@ Promises (each has a test in ``tests/test_engine.py``):
 - per-component values plus a weighted total under a stated policy for missing components,
   and never a NaN: a non-finite value is a failure of that sample;
 - with ``aggregation`` ``normalize_then_sum`` or ``gdpo``, each sample's group-decoupled
-  advantage over the call's batch (:mod:`rewardhub.aggregation`, ``tests/test_aggregation.py``).
+  advantage over the call's batch (:mod:`rewardhub.aggregation`, ``tests/test_aggregation.py``);
+- the results kept across calls (``cache_size``) stay within a byte budget per reward
+  (``tests/test_memo_bytes.py``).
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -40,10 +40,14 @@ from rewardhub.calls import RewardBusyError, RewardCaller, as_list, check_timeou
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
 from rewardhub.isolation import WorkerRaised, build_recipe
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, approx_bytes, budget, key_bytes
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
 Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
+#: The bytes each reward's result cache may hold (``REWARDHUB_RESULT_CACHE_MB``).
+RESULT_CACHE_BYTES = budget("result_cache", 128 * MiB)
+_NOT_CACHED = object()
 
 
 class Scorer:
@@ -66,8 +70,10 @@ class Scorer:
     Under every policy a sample with no component value at all gets a ``None`` total.
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
     built without args, for the "every installed reward" default.
-    ``cache_size`` keeps that many results per reward across calls (useful when scoring a
-    file in chunks); within one call identical samples are always scored once.
+    ``cache_size`` keeps at least that many recent results per reward across calls (useful
+    when scoring a file in chunks), within :data:`RESULT_CACHE_BYTES` per reward (the samples'
+    texts it keeps alive are counted: :mod:`rewardhub.memo`); within one call identical samples
+    are always scored once.
     ``timeout`` (seconds, or ``None``) bounds each call of a reward. ``isolate`` says where a
     ``pure_python`` reward runs: ``None`` (default) in worker processes while a timeout is set,
     else in the calling thread; ``True`` always in worker processes (what ``rewardhub serve``
@@ -110,10 +116,9 @@ class Scorer:
         }
         self.timeout = timeout
         self.cache_size = cache_size
-        self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
-            c.key: OrderedDict() for c in self.components
+        self._cache: dict[str, RecentMemo[tuple[Any, ...], Score | None]] = {
+            c.key: RecentMemo(max(1, cache_size), max_bytes=RESULT_CACHE_BYTES) for c in self.components
         }
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Scorer:
@@ -247,8 +252,9 @@ class Scorer:
             key = s.key(reward.inputs)
             if key not in first:
                 first[key] = i
-                if self.cache_size and key in cache:
-                    cached[i] = cache[key]
+                hit = cache.get(key, _NOT_CACHED) if self.cache_size else _NOT_CACHED
+                if hit is not _NOT_CACHED:
+                    cached[i] = hit
             owner[i] = first[key]
         todo = [[i] for i in first.values() if i not in cached]
         keys = {i: k for k, i in first.items()}
@@ -284,11 +290,9 @@ class Scorer:
         return [values[o] for o in owner], [errors[o] for o in owner]
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
-        with self._cache_lock:
-            cache = self._cache[key]
-            cache.update(new)
-            while len(cache) > self.cache_size:
-                cache.popitem(last=False)
+        # bytes: the key's texts, the value, the slot
+        entries = [(k, v, key_bytes(k) + _result_bytes(v) + ENTRY_OVERHEAD) for k, v in new.items()]
+        self._cache[key].put_many(entries)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]
@@ -379,6 +383,18 @@ def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
             values[i] = normalize(raw)
         except (TypeError, ValueError, _SampleError) as exc:
             errors[i] = str(exc)
+
+
+#: A Score with an empty ``info``: the object, its attributes and a float.
+_SCORE_BYTES = approx_bytes(Score(0.5))
+_EMPTY_DICT_BYTES = approx_bytes({})
+
+
+def _result_bytes(value: Score | None) -> int:
+    """What a remembered result keeps alive (its ``info`` measured only when it has one)."""
+    if value is None:
+        return 0
+    return _SCORE_BYTES + (approx_bytes(value.info) - _EMPTY_DICT_BYTES if value.info else 0)
 
 
 def normalize(raw: Any) -> Score | None:
