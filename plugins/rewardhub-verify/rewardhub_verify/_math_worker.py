@@ -6,8 +6,8 @@ timeouts are switched off: they would turn a slow comparison into a silent ``Fal
 
 The reference is read by :func:`parse_reference` (the rule is in :mod:`.math_references`:
 boxed as verl does unless it has delimiters; a whole plain expression where the boxed reading
-finds none), cached per worker within a bound on count and size (a GRPO group shares one reference). The response is parsed
-with the settings of :mod:`.math_options` (a preset ``style`` and overrides), and
+finds none), cached per worker within a bound on count and size (a GRPO group shares one
+reference). The response is parsed with the settings of :mod:`.math_options` (a preset ``style`` and overrides), and
 ``verify(gold, answer, ...)`` decides with its comparison options.
 """
 
