@@ -40,7 +40,10 @@ _EXPORTS = {
     "Score": "rewardhub.types",
 }
 #: Subpackages and modules reachable as attributes after ``import rewardhub``.
-_SUBMODULES = ("io", "text", "metrics", "rewards", "adapters", "evaluate", "evaluation", "plugins", "engine", "config", "host")
+_SUBMODULES = (
+    *("io", "text", "metrics", "rewards", "adapters", "evaluate", "evaluation", "plugins", "engine", "config"),
+    *("host", "telemetry"),
+)
 
 __all__ = [
     "ComponentConfig",

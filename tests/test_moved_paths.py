@@ -56,7 +56,7 @@ MOVED = {
         + ["RewardFunction", "reward", "MetricFunction", "metric", "reward_name", "usable_as", "as_reward"]
         + ["as_metric"],
     ),
-    "rewardhub.engine": ("rewardhub.engine.values", ["Batch", "normalize", "weighted_total"]),
+    "rewardhub.engine": ("rewardhub.engine.values", ["Batch", "normalize"]),
     "rewardhub.remote": (
         "rewardhub.remote.client",
         ["REMOTE_KEY", "REQUEST_SAMPLES", "RemoteComponent", "RemoteError", "RemoteScorer", "token_bytes"],

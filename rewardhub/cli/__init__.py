@@ -36,6 +36,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("rewardhub.cli.serve:serve_command", "Serve the rewards over HTTP to trainers that score remotely."),
     "compare": ("rewardhub.cli.compare:compare_command", "Did B change from A? Deltas with confidence intervals."),
     "report": ("rewardhub.cli.compare:report_command", "One self-contained HTML page of a run or a comparison."),
+    "dashboard": ("rewardhub.cli.dashboard:dashboard_command", "Watch a training run's RUN_DIR live in a browser."),
 }
 
 

@@ -126,12 +126,22 @@ def report_command(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """One self-contained HTML page about scored FILES, or a comparison (--compare A B, or --by).
+    """One self-contained HTML page about scored FILES, a comparison (--compare A B, or --by),
+    or a training run's RUN_DIR (recorded by rewardhub.telemetry).
 
     \b
     rewardhub report scored.jsonl -o report.html
+    rewardhub report runs/grpo-1 -o run.html
     rewardhub report --compare before.jsonl after.jsonl --metrics distinct,self_bleu -o report.html
     """
+    if len(files) == 1 and not compare_files:  # a training run's directory: rewardhub.telemetry draws it
+        from rewardhub.telemetry.report import is_run_dir, write_run_report
+
+        if is_run_dir(files[0]):
+            path = _run(lambda: write_run_report(files[0], output))
+            if not quiet:
+                click.echo(f"wrote {path}")
+            return
     if not files and not compare_files:
         fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
     if files and compare_files:

@@ -8,6 +8,7 @@ Importing this package imports only :mod:`~rewardhub.config.files` (the names be
 """
 
 from rewardhub.config.files import (
+    AGGREGATIONS,
     MAX_CONFIG_BYTES,
     MAX_CONFIG_DEPTH,
     MAX_CONFIG_NODES,
@@ -22,6 +23,7 @@ from rewardhub.config.files import (
 )
 
 __all__ = [
+    "AGGREGATIONS",
     "MAX_CONFIG_BYTES",
     "MAX_CONFIG_DEPTH",
     "MAX_CONFIG_NODES",

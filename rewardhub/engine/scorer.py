@@ -19,27 +19,35 @@ Promises (each has a test in ``tests/test_engine.py``):
 - ``SystemExit`` or ``KeyboardInterrupt`` raised inside a reward's ``score()`` is that reward's
   failure (recorded), while a real Ctrl-C still stops the run (:mod:`rewardhub.host.faults`);
 - per-component values plus a weighted total under a stated policy for missing components,
-  and never a NaN: a non-finite value is a failure of that sample.
+  and never a NaN: a non-finite value is a failure of that sample;
+- with ``aggregation`` ``normalize_then_sum`` or ``gdpo``, each sample's group-decoupled
+  advantage over the call's batch (:mod:`rewardhub.engine.aggregation`, ``tests/test_aggregation.py``);
+- the results kept across calls (``cache_size``) stay within a byte budget per reward
+  (``tests/test_memo_bytes.py``).
 """
 
 from __future__ import annotations
 
 import inspect
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.config.build import Component, build_rewards
+from rewardhub.engine.aggregation import advantages, check_aggregation, weighted_total
 from rewardhub.engine.calls import RewardBusyError, RewardCaller, as_list, check_timeout
 from rewardhub.engine.isolation import build_recipe
 from rewardhub.engine.results import ScoreBatch
-from rewardhub.engine.values import Batch, fail, pack, store, weighted_total
+from rewardhub.engine.values import Batch, fail, pack, store
 from rewardhub.host.faults import PLUGIN_EXITS, describe, is_user_interrupt, sigints, watching_sigint
 from rewardhub.host.registry import Registry
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, approx_bytes, budget, key_bytes
 from rewardhub.types import Sample, Score
+
+#: The bytes each reward's result cache may hold (``REWARDHUB_RESULT_CACHE_MB``).
+RESULT_CACHE_BYTES = budget("result_cache", 128 * MiB)
+_NOT_CACHED = object()
 
 
 class Scorer:
@@ -56,14 +64,19 @@ class Scorer:
       ``sum(all weights) / sum(present weights)``;
     - ``"propagate"``: the total is ``None``.
 
+    ``aggregation`` (``"sum"``, ``"normalize_then_sum"`` or ``"gdpo"``) says whether each
+    :meth:`score` also computes group-decoupled advantages (``ScoreBatch.advantages``); see
+    :mod:`rewardhub.engine.aggregation`.
     Under every policy a sample with no component value at all gets a ``None`` total.
     Names are looked up in ``registry`` (a :class:`~rewardhub.host.registry.Registry` a run
     resolved once; default: the process's, loaded without the plugins in ``block``).
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
     built without args, as the presets do (:func:`rewardhub.config.build.build_rewards`'s
     ``skipped``: the one way to leave them out).
-    ``cache_size`` keeps that many results per reward across calls (useful when scoring a
-    file in chunks); within one call identical samples are always scored once.
+    ``cache_size`` keeps at least that many recent results per reward across calls (useful
+    when scoring a file in chunks), within :data:`RESULT_CACHE_BYTES` per reward (the samples'
+    texts it keeps alive are counted: :mod:`rewardhub.memo`); within one call identical samples
+    are always scored once.
     ``timeout`` (seconds, or ``None``) bounds each call of a reward. ``isolate`` says where a
     ``pure_python`` reward runs: ``None`` (default) in worker processes while a timeout is set,
     else in the calling thread; ``True`` always in worker processes (what ``rewardhub serve``
@@ -83,8 +96,10 @@ class Scorer:
         skip_unbuildable: bool = False,
         isolate: bool | None = None,
         registry: Registry | None = None,
+        aggregation: str = "sum",
     ):
         timeout = check_timeout(timeout)
+        self.aggregation = check_aggregation(aggregation)
         block = tuple(block)
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
@@ -109,10 +124,9 @@ class Scorer:
         }
         self.timeout = timeout
         self.cache_size = cache_size
-        self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
-            c.key: OrderedDict() for c in self.components
+        self._cache: dict[str, RecentMemo[tuple[Any, ...], Score | None]] = {
+            c.key: RecentMemo(max(1, cache_size), max_bytes=RESULT_CACHE_BYTES) for c in self.components
         }
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Scorer:
@@ -122,6 +136,7 @@ class Scorer:
         run = config if isinstance(config, RunConfig) else load_config(config)
         kwargs.setdefault("missing", run.missing)
         kwargs.setdefault("tokenize", run.tokenize)
+        kwargs.setdefault("aggregation", run.aggregation)
         return cls(run.rewards, **kwargs)
 
     @property
@@ -245,8 +260,9 @@ class Scorer:
             key = s.key(reward.inputs)
             if key not in first:
                 first[key] = i
-                if self.cache_size and key in cache:
-                    cached[i] = cache[key]
+                hit = cache.get(key, _NOT_CACHED) if self.cache_size else _NOT_CACHED
+                if hit is not _NOT_CACHED:
+                    cached[i] = hit
             owner[i] = first[key]
         todo = [[i] for i in first.values() if i not in cached]
         keys = {i: k for k, i in first.items()}
@@ -282,11 +298,9 @@ class Scorer:
         return [values[o] for o in owner], [errors[o] for o in owner]
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
-        with self._cache_lock:
-            cache = self._cache[key]
-            cache.update(new)
-            while len(cache) > self.cache_size:
-                cache.popitem(last=False)
+        # bytes: the key's texts, the value, the slot
+        entries = [(k, v, key_bytes(k) + _result_bytes(v) + ENTRY_OVERHEAD) for k, v in new.items()]
+        self._cache[key].put_many(entries)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]
@@ -343,7 +357,21 @@ class Scorer:
                 if e is not None:
                     errors[i][c.key] = e
         totals = [self._total({k: col[i] for k, col in components.items()}) for i in range(len(samples))]
-        return ScoreBatch(samples, components, infos, errors, totals, self.weights)
+        groups = [s.group_key for s in samples] if self.aggregation != "sum" else []
+        advantage = advantages(components, self.weights, groups, aggregation=self.aggregation, missing=self.missing)
+        return ScoreBatch(samples, components, infos, errors, totals, self.weights, advantage, self.aggregation)
 
     def _total(self, row: dict[str, float | None]) -> float | None:
         return weighted_total(row, self.weights, self.missing)
+
+
+#: A Score with an empty ``info``: the object, its attributes and a float.
+_SCORE_BYTES = approx_bytes(Score(0.5))
+_EMPTY_DICT_BYTES = approx_bytes({})
+
+
+def _result_bytes(value: Score | None) -> int:
+    """What a remembered result keeps alive (its ``info`` measured only when it has one)."""
+    if value is None:
+        return 0
+    return _SCORE_BYTES + (approx_bytes(value.info) - _EMPTY_DICT_BYTES if value.info else 0)

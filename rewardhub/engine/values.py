@@ -1,7 +1,7 @@
 """What the engine makes of rewards' outputs: each value checked (:func:`normalize`: a number,
 a :class:`~rewardhub.Score`, ``None``, or an exception for that sample; never NaN), stored
-where it belongs, the batches a call is packed into, and the weighted total under the
-``missing`` policy (:func:`weighted_total`). Tested in ``tests/test_engine.py``.
+where it belongs, and the batches a call is packed into (the weighted total and advantages:
+:mod:`rewardhub.engine.aggregation`). Tested in ``tests/test_engine.py``.
 """
 
 from __future__ import annotations
@@ -14,19 +14,6 @@ from rewardhub.host.faults import describe
 from rewardhub.types import Score
 
 Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
-
-
-def weighted_total(row: dict[str, float | None], weights: dict[str, float], missing: str) -> float | None:
-    """The weighted total of one sample's components ``row`` under the ``missing`` policy
-    (see :class:`Scorer`); ``weights`` has a weight for every key of ``row``."""
-    present = {k: v for k, v in row.items() if v is not None}
-    if not present or (missing == "propagate" and len(present) < len(row)):
-        return None
-    total = sum(weights[k] * v for k, v in present.items())
-    if missing == "renormalize" and len(present) < len(row):
-        got = sum(weights[k] for k in present)
-        total = total * sum(weights[k] for k in row) / got if got else total
-    return float(total) if math.isfinite(total) else None
 
 
 def pack(units: list[list[int]], size: int) -> list[Batch]:

@@ -13,12 +13,13 @@ the per-row shape ``eval`` writes (``reward_info`` only where a reward gave info
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.engine import weighted_total
+from rewardhub.engine.aggregation import weighted_total
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.types import Sample
 
@@ -161,3 +162,19 @@ def _checked(value: Any) -> tuple[float | None, str | None]:
     if not math.isfinite(number):
         return None, f"{number}, not a finite number"
     return number, None
+
+
+def token_ok(request: Any, token: str | None) -> bool:
+    """Whether the request (anything with ``headers``: a Starlette request) carries ``token``
+    (``Authorization: Bearer T``); constant time: what the server and the dashboard check.
+
+    The header's bytes are compared with the token's UTF-8 bytes (Starlette decodes headers
+    as Latin-1, which gives the bytes back unchanged)."""
+    if token is None:
+        return True
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        given = ""
+    sent = given.strip(" \t").encode("latin-1", "replace")  # (only ASCII blanks: 0xA0 may end a UTF-8 character)
+    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))

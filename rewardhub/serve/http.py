@@ -4,7 +4,8 @@ in and out, and the refusals as one exception type.
 Promises (tested in ``tests/test_serve.py`` against the real server, and by the fuzz test
 in ``tests/test_serve_fuzz.py``):
 
-- the token is compared in constant time (:func:`hmac.compare_digest`), as UTF-8 bytes: a
+- the token is compared in constant time (:func:`hmac.compare_digest`, in
+  :func:`rewardhub.remote.wire.token_ok`, which the dashboard shares), as UTF-8 bytes: a
   token with non-ASCII characters matches when the client sends it in UTF-8;
 - a body over the limit is refused (413) from its ``Content-Length`` before a byte is read,
   and a chunked body as soon as it passes the limit: never read whole;
@@ -20,7 +21,6 @@ in ``tests/test_serve_fuzz.py``):
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import math
 from typing import Any
@@ -44,21 +44,6 @@ class ClientError(Exception):
 def field_error(field: str, reason: str) -> ClientError:
     """A 422 for a well-formed JSON body of the wrong shape."""
     return ClientError(422, f"{field}: {reason}")
-
-
-def token_ok(request: Request, token: str | None) -> bool:
-    """Whether the request carries ``token`` (``Authorization: Bearer T``); constant time.
-
-    The header's bytes are compared with the token's UTF-8 bytes (Starlette decodes headers
-    as Latin-1, which gives the bytes back unchanged)."""
-    if token is None:
-        return True
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer":
-        given = ""
-    sent = given.strip(" \t").encode("latin-1", "replace")  # (only ASCII blanks: 0xA0 may end a UTF-8 character)
-    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))
 
 
 async def read_body(

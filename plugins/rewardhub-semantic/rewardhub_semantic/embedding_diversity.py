@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import rewardhub
+from rewardhub.host.state import MetricState
 from rewardhub.lazy import np
-from rewardhub.metrics.state import MetricState
 from rewardhub_semantic.encoder import EncoderUser
 from rewardhub_semantic.redundancy import __version__
 

@@ -6,8 +6,8 @@ timeouts are switched off: they would turn a slow comparison into a silent ``Fal
 
 The reference is read by :func:`parse_reference` (the rule is in :mod:`.math_references`:
 boxed as verl does unless it has delimiters; a whole plain expression where the boxed reading
-finds none), cached per worker (a GRPO group shares one reference). The response is parsed
-with the settings of :mod:`.math_options` (a preset ``style`` and overrides), and
+finds none), cached per worker within a bound on count and size (a GRPO group shares one
+reference). The response is parsed with the settings of :mod:`.math_options` (a preset ``style`` and overrides), and
 ``verify(gold, answer, ...)`` decides with its comparison options.
 """
 
@@ -64,11 +64,21 @@ def _has_expression(parsed: list[Any]) -> bool:
     return any(not isinstance(p, str) for p in parsed)
 
 
-@lru_cache(maxsize=1024)
+#: References of at most this many characters are remembered, the last 256 of them: bounded
+#: by size as well as count (a long reference is parsed each time it comes).
+CACHED_REFERENCE_CHARS = 2000
+
+
 def parse_reference(reference: str) -> tuple[list[Any], str]:
     """``(math-verify's parse of the reference, how it was read)``; the list has no expression
     when the reference could not be parsed. How: ``"as written"`` (it has math delimiters),
     ``"boxed"`` (verl's ``\\boxed{reference}`` as LaTeX) or ``"plain expression"``."""
+    if len(reference) > CACHED_REFERENCE_CHARS:
+        return _read_reference(reference)
+    return _read_short_reference(reference)
+
+
+def _read_reference(reference: str) -> tuple[list[Any], str]:
     from math_verify import LatexExtractionConfig, parse
 
     if has_delimiters(reference):
@@ -81,6 +91,9 @@ def parse_reference(reference: str) -> tuple[list[Any], str]:
         # the boxed reading's text (if any) stays a candidate: "10\%" answered "\boxed{10\%}"
         return plain + [p for p in boxed if isinstance(p, str)], "plain expression"
     return [], "unparsed"
+
+
+_read_short_reference = lru_cache(maxsize=256)(_read_reference)
 
 
 def _text(parsed: list[Any]) -> tuple[str | None, str | None]:
