@@ -97,9 +97,11 @@ class TransformersBackend:
         self.vocab_size = net.get_input_embeddings().num_embeddings
         self.takes_token_types = "token_type_ids" in inspect.signature(net.forward).parameters
         self.max_length = default_max_length(self.tokenizer, self.config)
-        # A fast tokenizer used from two threads at once fails ("Already borrowed"), and one
-        # model should run one batch at a time: rewards sharing this backend take turns.
+        # One model runs one batch at a time: rewards sharing this backend take turns (lock).
+        # A fast tokenizer used from two threads at once fails ("Already borrowed"): it has a
+        # lock of its own, so samples are rendered while another call's batch runs.
         self.lock = threading.Lock()
+        self.tokenizer_lock = threading.Lock()
         self.names: list[str] = []
         self.names = self._probe()
         self.provenance: dict[str, Any] = {
@@ -211,9 +213,11 @@ def load(
     dtype: Any = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    replica: int = 0,
 ) -> TransformersBackend:
-    """A loaded backend, shared with every live holder of the same settings."""
-    key = (str(model), revision, str(dtype), device, bool(trust_remote_code))
+    """A loaded backend, shared with every live holder of the same settings (``replica``
+    included: copies with different numbers never share one)."""
+    key = (str(model), revision, str(dtype), device, bool(trust_remote_code), int(replica))
     with _load_lock:
         backend = _loaded.get(key)
         if backend is None:

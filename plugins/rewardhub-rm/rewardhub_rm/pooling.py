@@ -94,6 +94,7 @@ class PoolingServerBackend:
         self.max_length = default_max_length(self.tokenizer, self.config)
         self.names: list[str] = []
         self.lock = threading.Lock()  # the tokenizer is used by one thread at a time
+        self.tokenizer_lock = self.lock
         self._client = httpx.Client(limits=httpx.Limits(max_connections=self.max_concurrency))
         self.provenance: dict[str, Any] = {
             "backend": kind,

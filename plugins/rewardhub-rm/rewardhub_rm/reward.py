@@ -18,6 +18,10 @@ Promises (tests in ``tests/test_rm_scores.py``, ``tests/test_rm_rendering.py``,
   output by name) when the RM has several;
 - batching by tokens within a call, results independent of the batch composition; a CUDA
   out-of-memory halves the micro-batch instead of failing (:mod:`rewardhub_rm.local`);
+- for ``rewardhub serve``'s batcher, :meth:`RewardModel.cost` is the tokens each sample reads and
+  ``cost_budget`` is ``max_tokens_per_batch``, so its batches close by tokens across clients;
+  ``replica`` numbers the copies ``serve --devices`` builds (tests in
+  ``tests/test_rm_serve_openrlhf.py`` and ``tests/test_rm_serve_replicas.py``);
 - the model loads once, on the first score, and is shared by every reward with the same
   settings in the process; nothing is loaded at import or construction;
 - a sample that cannot be scored is ``None`` with the reason, never 0; the others stand.
@@ -70,6 +74,8 @@ class RewardModel(rewardhub.Reward):
     :param timeout: seconds a call to a pooling server may take in all, retries included.
     :param retries: further tries of a failed server request (5xx, connection errors).
     :param max_concurrency: server requests in flight at once.
+    :param replica: which copy of the model this is (``serve --devices`` numbers them): rewards
+        with different numbers never share a loaded model, even on one device.
     """
 
     name = "reward_model"
@@ -98,6 +104,7 @@ class RewardModel(rewardhub.Reward):
         timeout: float = 300.0,
         retries: int = 5,
         max_concurrency: int = 4,
+        replica: int = 0,
     ) -> None:
         if not isinstance(model, str) or not model:
             raise ValueError("reward_model: model is required (a hub id or a local folder)")
@@ -114,6 +121,8 @@ class RewardModel(rewardhub.Reward):
         for field, value in (("max_length", max_length), ("max_tokens_per_batch", max_tokens_per_batch)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"reward_model: {field} must be a positive integer, got {value!r}")
+        if isinstance(replica, bool) or not isinstance(replica, int) or replica < 0:
+            raise ValueError(f"reward_model: replica must be a non-negative integer, got {replica!r}")
         try:
             check_head(head)
             check_template(template)
@@ -122,6 +131,8 @@ class RewardModel(rewardhub.Reward):
         self.model, self.revision, self.backend = model, revision, backend
         self.dtype, self.device = dtype, device
         self.max_length, self.max_tokens_per_batch = max_length, int(max_tokens_per_batch)
+        self.cost_budget = self.max_tokens_per_batch  # serve's batcher: tokens per batch
+        self.replica = replica
         self.head, self.template = head, template
         self.normalize = _check_normalize(normalize)
         self.trust_remote_code = bool(trust_remote_code)
@@ -173,7 +184,7 @@ class RewardModel(rewardhub.Reward):
         if self.backend == "transformers":
             from rewardhub_rm.local import load
 
-            return load(self.model, dtype=self.dtype, device=self.device, **hub)
+            return load(self.model, dtype=self.dtype, device=self.device, replica=self.replica, **hub)
         from rewardhub_rm.pooling import PoolingServerBackend
 
         args = dict(self._remote_args)
@@ -206,13 +217,18 @@ class RewardModel(rewardhub.Reward):
         """Tokens the RM reads per sample (after truncation; ``None`` where it cannot render):
         what a batcher needs to pack requests under a token budget."""
         backend, renderer = self.load()
-        with backend.lock:
+        with backend.tokenizer_lock:
             encoded = renderer.encode(samples)
         return [len(e.input_ids) if isinstance(e, Encoded) else None for e in encoded]
 
+    def cost(self, samples: Sequence[rewardhub.Sample]) -> list[int]:
+        """The tokens each sample reads (0 for one that cannot be rendered), for the server's
+        batcher, against ``cost_budget`` (``max_tokens_per_batch``)."""
+        return [n or 0 for n in self.token_counts(samples)]
+
     def score(self, samples: Sequence[rewardhub.Sample]) -> list[rewardhub.Score | Exception]:
         backend, renderer = self.load()
-        with backend.lock:
+        with backend.tokenizer_lock:
             encoded = renderer.encode(samples)
         ready = [i for i, e in enumerate(encoded) if isinstance(e, Encoded)]
         stats = PackingStats()
