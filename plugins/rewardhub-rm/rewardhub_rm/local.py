@@ -5,8 +5,9 @@ folder (``revision``, ``trust_remote_code``: off unless asked), once per process
 (:func:`load`: two rewards over the same model share it), and scores encoded sequences:
 
 - **batching by tokens**: the call's sequences are packed longest first into micro-batches under
-  ``max_tokens_per_batch`` padded tokens (:mod:`rewardhub_rm.packing`); results go back to
-  their places. Rows are right-padded whatever the tokenizer's ``padding_side``: a decoder's
+  ``max_tokens_per_batch`` padded tokens (:mod:`rewardhub_rm.packing`; on a CPU cut where the
+  padding saved is worth a pass, see ``overhead_tokens``); results go back to their places.
+  Rows are right-padded whatever the tokenizer's ``padding_side``: a decoder's
   real tokens never attend to a pad, and positions start at 0 in every row, so a sequence scores
   the same in any batch (float noise aside);
 - **the score is read where transformers reads it**: its decoder heads take the last token that
@@ -122,16 +123,17 @@ class TransformersBackend:
     # -- scoring -------------------------------------------------------------------------
 
     def forward(
-        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats
+        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats, overhead: int | None = None
     ) -> list[list[float] | Exception]:
         """Every output of the model per sequence, in order (an exception for a sequence that
-        could not be scored), in micro-batches of at most ``max_tokens`` padded tokens."""
+        could not be scored), in micro-batches of at most ``max_tokens`` padded tokens, cut
+        greedily or (``overhead``) where padding costs more than a pass (:func:`pack`)."""
         import torch
 
         lengths = [len(e.input_ids) for e in encodings]
         results: list[list[float] | Exception | None] = [None] * len(encodings)
         with self.lock, torch.inference_mode():
-            for batch in pack(lengths, max_tokens):
+            for batch in pack(lengths, max_tokens, overhead):
                 self._run(batch, encodings, lengths, results, stats)
         return results  # type: ignore[return-value]  (every slot is filled)
 
