@@ -9,8 +9,9 @@ random subset, so the length distribution stays the real one), in one process an
   the model on 32 samples at a time in the order given: what a plain loop does, and what
   OpenRLHF's ``serve_rm`` does (fixed ``--batch_size`` batches in request order);
 - **sorted, batch 32**: tokenized once, sorted by length, 32 at a time, order restored;
-- **sorted, token budget**: the same, packed under ``--budget`` padded tokens per batch (the
-  batches ``reward_model`` forms, by hand);
+- **sorted, token budget**: the same, packed under ``--budget`` padded tokens per batch and cut
+  where the padding saved is worth a pass, as ``reward_model`` does on a CPU (its batches, by
+  hand: :func:`rewardhub_rm.packing.pack` with the reward's ``overhead_tokens``);
 - **reward_model**: ``rewardhub.Scorer([RewardModel(...)]).score(samples)``: rendering,
   tokenizing, packing and the engine included.
 
@@ -146,10 +147,10 @@ def by_length(size: int) -> Callable[[list[int]], list[list[int]]]:
     return batches
 
 
-def by_budget(budget: int) -> Callable[[list[int]], list[list[int]]]:
+def by_budget(budget: int, overhead: int | None) -> Callable[[list[int]], list[list[int]]]:
     from rewardhub_rm.packing import pack
 
-    return lambda lengths: pack(lengths, budget)
+    return lambda lengths: pack(lengths, budget, overhead)
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     backend, renderer = reward.load()  # loading is not timed
     model, tokenizer, max_length = backend.model, backend.tokenizer, renderer.max_length
     scorer = Scorer([reward])
+    overhead = reward.provenance["packing"]["overhead_tokens"]  # the reward's cuts, by hand
 
     def engine() -> tuple[list, int, int]:
         before = reward.provenance["stats"]
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             model, tokenizer, samples, by_length(args.batch_size), max_length
         ),
         f"sorted, token budget {args.budget}": lambda: sorted_batches(
-            model, tokenizer, samples, by_budget(args.budget), max_length
+            model, tokenizer, samples, by_budget(args.budget, overhead), max_length
         ),
         "reward_model (Scorer)": engine,
     }

@@ -77,7 +77,23 @@ def _is_local(host: str) -> bool:
     help="On SIGTERM, time the requests being scored get to finish.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Batches scored at the same time."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Batches scored at the same time (per device with --devices).",
+)
+@click.option(
+    "--max-batch-tokens",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="A batch closes before its samples cost more than N tokens, for rewards that count them "
+    "(reward_model); default: each one's own budget (max_tokens_per_batch); 0: by --max-batch only.",
+)
+@click.option(
+    "--devices",
+    metavar="DEV,...",
+    help="One copy of the model rewards per device (cuda:0,cuda:1; cpu,cpu); each batch goes to the least-loaded copy.",
 )
 @options.missing()
 @click.pass_obj
@@ -91,6 +107,14 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     """
     block = tuple((obj or {}).get("block", ()))
     _check_token(opts["token"])
+    devices = None
+    if opts["devices"] is not None:
+        from rewardhub.serve.replicas import parse_devices
+
+        try:
+            devices = parse_devices(opts["devices"])
+        except ValueError as exc:
+            fail(str(exc), EXIT_CONFIG)
     host = opts["host"]
     if not _is_local(host) and not opts["token"] and not opts["insecure"]:
         refusal = f"refusing to listen on {host} without a token: set --token or REWARDHUB_TOKEN, or pass --insecure"
@@ -101,23 +125,25 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
         from rewardhub.serve.app import ServeOptions, create_app
     except ImportError as exc:
         fail(f"rewardhub serve needs its extra: pip install 'rewardhub[serve]' ({exc})", EXIT_CONFIG)
-    scorer = _build_scorer(opts, block)
+    scorer = _build_scorer(opts, block, devices)
     options = ServeOptions(
         token=opts["token"] or None,
         max_batch=opts["max_batch"],
         max_wait_ms=opts["max_wait_ms"],
         max_queue=opts["max_queue"],
         max_body_mb=opts["max_body_mb"],
-        workers=opts["workers"],
+        workers=opts["workers"] * len(devices or [None]),
+        max_batch_tokens=opts["max_batch_tokens"],
         max_request_samples=opts["max_request_samples"],
         body_timeout=opts["body_timeout"],
         shutdown_timeout=opts["shutdown_timeout"],
     )
     app = create_app(scorer, options)
     keys = ", ".join(c.key for c in scorer.components)
+    copies = f", one copy on each of {','.join(devices)}" if devices else ""
     click.echo(
         f"rewardhub serve: starting on http://{host}:{opts['port']}, serving {keys or 'no rewards'} "
-        f"(max batch {options.max_batch}, max wait {options.max_wait_ms:g} ms, pid {os.getpid()})",
+        f"(max batch {options.max_batch}, max wait {options.max_wait_ms:g} ms{copies}, pid {os.getpid()})",
         err=True,
     )
     config = uvicorn.Config(
@@ -159,7 +185,7 @@ def _server_class(uvicorn: Any, stopping: Any) -> Any:
     return Server
 
 
-def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
+def _build_scorer(opts: dict[str, Any], block: tuple[str, ...], devices: list[str] | None = None) -> Any:
     from rewardhub.config.resolve import resolve_config
     from rewardhub.engine import Scorer
     from rewardhub.host import registry as plugins
@@ -170,12 +196,21 @@ def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
         run = resolve_config(
             rewards=opts["rewards"], config=opts["config"], missing=opts["missing"], registry=registry
         ).run
-        return Scorer(  # isolate: a pure-Python reward runs in worker processes, so it never holds up the event loop
-            run.rewards,
-            missing=run.missing,
-            timeout=opts["timeout"],
-            tokenize=run.tokenize,
-            block=block,
-            registry=registry,
-            isolate=True,
-        )
+
+        def scorer(rewards: Any) -> Scorer:  # isolate: a pure-Python reward runs in worker processes,
+            return Scorer(  # so it never holds up the event loop
+                rewards,
+                missing=run.missing,
+                timeout=opts["timeout"],
+                tokenize=run.tokenize,
+                block=block,
+                registry=registry,
+                isolate=True,
+            )
+
+        if devices is None:
+            return scorer(run.rewards)
+        from rewardhub.serve.replicas import Replicas, replica_rewards
+
+        copies = [replica_rewards(run.rewards, device, i, block) for i, device in enumerate(devices)]
+        return Replicas([scorer(rewards) for rewards in copies], devices)

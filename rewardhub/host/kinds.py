@@ -73,6 +73,13 @@ class Reward:
     :meth:`missing_input` is what ``eval``'s default run asks (it reads ``requires``; override
     it when what is needed depends on args). Heavy rewards load their model lazily, on the
     first ``score`` call, not in ``__init__``.
+
+    For ``rewardhub serve``: :meth:`cost` and ``cost_budget`` let its batcher close a batch by
+    what the samples cost (a reward model's tokens) rather than only by their number. A reward
+    that loads a model takes a ``device`` argument: ``serve --devices cuda:0,cuda:1`` builds the
+    served rewards once per device, passing ``device=`` to those whose constructor takes it, and
+    ``replica=`` (0, 1, ...) to those that also take that, so that two copies on one device do
+    not share one loaded model.
     """
 
     name: ClassVar[str] = ""
@@ -90,6 +97,23 @@ class Reward:
 
     def score(self, samples: Sequence[Sample]) -> list[float | Score | None]:
         raise NotImplementedError
+
+    #: What the samples of one call may cost in all, in the unit of :meth:`cost` (a reward
+    #: model: the tokens of one forward pass); ``None``: no budget.
+    cost_budget: int | None = None
+
+    def cost(self, samples: Sequence[Sample]) -> list[int] | None:
+        """What scoring each sample costs, in the unit of ``cost_budget`` (a reward model: the
+        tokens it reads), or ``None`` (the default): samples cost alike.
+
+        ``rewardhub serve``'s batcher asks it as a request arrives and closes a batch before its
+        samples cost more than the budget (``cost_budget``, or ``serve --max-batch-tokens``),
+        as well as at ``--max-batch`` samples. It is called from a worker thread, possibly while
+        :meth:`score` runs in another: it must be thread safe, and cheap beside scoring. One
+        non-negative integer per sample, in order; anything else, or an exception, and the
+        batcher counts that request's samples instead.
+        """
+        return None
 
     def missing_input(self, samples: Sequence[Sample]) -> str | None:
         """What this reward needs that none of ``samples`` (a peek at the data) has, in words,

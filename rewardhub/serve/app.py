@@ -41,6 +41,7 @@ from rewardhub.serve.http import (
 )
 from rewardhub.serve.prometheus import ServeMetrics
 from rewardhub.serve.protocols import MODULES
+from rewardhub.serve.replicas import Replicas
 from rewardhub.serve.service import Service
 from rewardhub.types import Sample
 
@@ -69,14 +70,16 @@ class ServeOptions:
     body_timeout: float = 60.0
     #: Seconds the requests being scored get to finish after SIGTERM.
     shutdown_timeout: float = 60.0
+    #: Budget of the rewards that report costs (``None``: their own; 0: batch by count only).
+    max_batch_tokens: int | None = None
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
 
 
-def create_app(scorer: Scorer, options: ServeOptions | None = None) -> Starlette:
-    """The app serving ``scorer``; models load at startup, the scorer closes at shutdown."""
+def create_app(scorer: Scorer | Replicas, options: ServeOptions | None = None) -> Starlette:
+    """The app serving ``scorer`` (or its copies); models load at startup, it closes at shutdown."""
     options = options or ServeOptions()
     metrics = ServeMetrics()
     batcher = Batcher(
@@ -86,8 +89,11 @@ def create_app(scorer: Scorer, options: ServeOptions | None = None) -> Starlette
         max_queue=options.max_queue,
         max_request=options.max_request_samples,
         workers=options.workers,
+        max_cost=options.max_batch_tokens,
         observe=metrics.observe_batch,
     )
+    if isinstance(scorer, Replicas):
+        scorer.observe = metrics.observe_replica
     service = Service(scorer, batcher, metrics)
     stopping = asyncio.Event()  # set by the server as it begins to shut down
 
@@ -126,12 +132,15 @@ def create_app(scorer: Scorer, options: ServeOptions | None = None) -> Starlette
 
 
 async def _warm_up(service: Service, enabled: bool) -> None:
-    """Load every reward's model with one throwaway sample, then open the batcher."""
+    """Load every reward's model (on every copy) with one throwaway sample, then open the batcher."""
     if enabled:
         probe = Sample(response="rewardhub warm-up", prompt="rewardhub warm-up")
         try:
-            batch = await asyncio.to_thread(service.scorer.score, [probe])
-            service.warmup_errors = dict(batch.errors[0])
+            if isinstance(service.scorer, Replicas):
+                batches = await asyncio.to_thread(service.scorer.warm_up, [probe])
+            else:
+                batches = [await asyncio.to_thread(service.scorer.score, [probe])]
+            service.warmup_errors = {k: v for batch in batches for k, v in batch.errors[0].items()}
         except Exception as exc:  # reported by /health; requests still get per-sample errors
             service.warmup_errors = {"scorer": f"{type(exc).__name__}: {exc}"}
     assert service.ready is not None

@@ -1,14 +1,20 @@
 """The dynamic batcher: one queue for every client's requests, scored together by one Scorer.
 
-Promises (tested in ``tests/test_serve_batcher.py`` in-process and ``tests/test_serve.py`` and
-``tests/test_serve_attacks.py`` against the real server):
+Promises (tested in ``tests/test_serve_batcher.py`` and ``tests/test_serve_cost_batching.py``
+in-process and ``tests/test_serve.py`` and ``tests/test_serve_attacks.py`` against the real
+server):
 
 - a batch closes at ``max_batch`` samples or ``max_wait_ms`` after its first slice, whichever
-  comes first;
-- a request is cut into *slices* of at most ``max_batch`` samples, at group boundaries when a
-  served reward is group-aware (so its groups stay whole), and batches take slices from the
-  waiting requests in turn (round-robin): a small request waits for the batches being scored
-  and at most one slice of each request ahead of it in the turn, never for a whole big request;
+  comes first, and, for a reward that reports what samples cost (:meth:`Reward.cost`, a reward
+  model's tokens), before the batch's samples cost more than its budget (``cost_budget``, or
+  ``max_cost``); the costs are asked as a request arrives, in a worker thread; a reward without
+  costs (or whose ``cost`` fails) leaves batching by sample count;
+- a request is cut into *slices* of at most ``max_batch`` samples (and at most a budget's
+  cost), at group boundaries when a served reward is group-aware (so its groups stay whole),
+  and batches take slices from the waiting requests in turn (round-robin): a small request
+  waits for the batches being scored and at most one slice of each request ahead of it in the
+  turn, never for a whole big request; a sample (or group) over the budget on its own is a
+  batch of its own;
 - a group larger than ``max_batch`` is a slice of its own, scored in a lane of its own (one at
   a time, beside the ordinary batches), so it never holds up the others;
 - the samples of all slices in a batch go to :meth:`Scorer.score` in one call, so identical
@@ -37,6 +43,7 @@ from typing import Any
 
 from rewardhub.engine import Scorer
 from rewardhub.engine.results import ScoreBatch
+from rewardhub.serve.costs import Budgets, Costs, add
 from rewardhub.types import Sample
 
 
@@ -68,6 +75,7 @@ class _Job:
     deadline: float | None  # event-loop time
     number: int
     waiting: dict[str, deque[Slice]]
+    costs: Costs = field(default_factory=dict)  # per costed reward, per sample
     running: int = 0  # slices being scored
     parts: list[tuple[Slice, ScoreBatch]] = field(default_factory=list)
     enqueued: float = field(default_factory=time.perf_counter)
@@ -92,6 +100,8 @@ class Batcher:
     ``workers`` batches may be scored at the same time (1 by default: the engine already runs
     the rewards of one batch concurrently), plus one group larger than ``max_batch``.
     ``max_request`` bounds one request's samples (``None``: ``max_queue``).
+    ``max_cost`` is the budget of every reward that reports costs (``None``: each one's
+    ``cost_budget``; ``0``: batch by sample count only).
     ``observe(batch_size, queue_depth)`` is called as batches start, for metrics.
     """
 
@@ -104,6 +114,7 @@ class Batcher:
         max_queue: int = 4096,
         max_request: int | None = None,
         workers: int = 1,
+        max_cost: int | None = None,
         observe: Callable[[int, int], None] | None = None,
     ):
         self.scorer = scorer
@@ -114,6 +125,8 @@ class Batcher:
         self.workers = max(1, workers)
         self.observe = observe or (lambda size, depth: None)
         self._group_aware = any(getattr(c.reward, "group_aware", False) for c in scorer.components)
+        #: The rewards that report costs, and what one batch's samples may cost each.
+        self.budgets = Budgets(scorer, max_cost)
         self._turns: dict[str, deque[_Job]] = {lane: deque() for lane in LANES}  # round-robin order
         self._arrived: dict[str, asyncio.Event] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
@@ -155,10 +168,13 @@ class Batcher:
         if self._queued + len(samples) > self.max_queue:
             raise QueueFull(self._queued, self.max_queue, self._retry_after())
         loop = asyncio.get_running_loop()
+        costs = await asyncio.to_thread(self.budgets.ask, samples) if self.budgets else {}
+        if self._queued + len(samples) > self.max_queue:  # (others queued while the costs were asked)
+            raise QueueFull(self._queued, self.max_queue, self._retry_after())
         waiting = {lane: deque() for lane in LANES}
-        for piece in self._slices(samples):
+        for piece in self._slices(samples, costs):
             waiting["big" if len(piece) > self.max_batch else "batch"].append(piece)
-        job = _Job(samples, loop.create_future(), deadline, next(self._numbers), waiting)
+        job = _Job(samples, loop.create_future(), deadline, next(self._numbers), waiting, costs)
         self._queued += len(samples)
         for lane in LANES:
             if waiting[lane]:
@@ -187,26 +203,30 @@ class Batcher:
 
     # -- slices --------------------------------------------------------------------------
 
-    def _slices(self, samples: list[Sample]) -> list[Slice]:
-        """The request cut into slices of at most ``max_batch`` samples, whole groups each when a
-        reward is group-aware (a larger group is a slice of its own)."""
-        if not self._group_aware:
-            return [
-                list(range(i, min(i + self.max_batch, len(samples)))) for i in range(0, len(samples), self.max_batch)
-            ]
-        groups: dict[Any, Slice] = {}
-        for i, sample in enumerate(samples):
-            groups.setdefault(sample.group_key, []).append(i)
+    def _slices(self, samples: list[Sample], costs: Costs) -> list[Slice]:
+        """The request cut into slices of at most ``max_batch`` samples and at most each budget,
+        whole groups each when a reward is group-aware (a larger group, or one sample or group
+        over a budget, is a slice of its own)."""
+        if self._group_aware:
+            groups: dict[Any, Slice] = {}
+            for i, sample in enumerate(samples):
+                groups.setdefault(sample.group_key, []).append(i)
+            units: list[Slice] = list(groups.values())
+        else:
+            units = [[i] for i in range(len(samples))]
         pieces: list[Slice] = []
         current: Slice = []
-        for group in groups.values():
-            if current and len(current) + len(group) > self.max_batch:
+        spent: dict[str, int] = {}
+        for unit in units:
+            cost = self.budgets.of(costs, unit)
+            if current and (len(current) + len(unit) > self.max_batch or self.budgets.over(spent, cost)):
                 pieces.append(current)
-                current = []
-            current = current + group
+                current, spent = [], {}
+            current = current + unit
+            add(spent, cost)
             if len(current) >= self.max_batch:
                 pieces.append(current)
-                current = []
+                current, spent = [], {}
         if current:
             pieces.append(current)
         return pieces
@@ -259,25 +279,29 @@ class Batcher:
         return True
 
     async def _collect(self, lane: str) -> list[tuple[_Job, Slice]]:
-        """The next batch: slices taken in turn until ``max_batch`` samples or ``max_wait``
-        (a slice of the big lane goes alone)."""
+        """The next batch: slices taken in turn until ``max_batch`` samples, a budget, or
+        ``max_wait`` (a slice of the big lane goes alone)."""
         loop = asyncio.get_running_loop()
         while self._next(lane) is None:
             await self._wait_for_arrival(lane, None)
         items: list[tuple[_Job, Slice]] = []
         size = 0
+        spent: dict[str, int] = {}
         close_at = loop.time() + self.max_wait
-        while size < self.max_batch:
+        while size < self.max_batch and not self.budgets.full(spent):
             job = self._next(lane)
             if job is None:
                 if not await self._wait_for_arrival(lane, close_at - loop.time()):
                     break
                 continue
-            if items and (lane == "big" or size + len(job.waiting[lane][0]) > self.max_batch):
+            head = job.waiting[lane][0]
+            cost = self.budgets.of(job.costs, head)
+            if items and (lane == "big" or size + len(head) > self.max_batch or self.budgets.over(spent, cost)):
                 break
             piece = self._take(lane, job)
             items.append((job, piece))
             size += len(piece)
+            add(spent, cost)
             if lane == "big":
                 break
         return items

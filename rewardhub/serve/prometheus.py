@@ -1,7 +1,8 @@
 """The server's Prometheus metrics (``GET /metrics``), in a registry of its own per app.
 
 Requests by protocol and status, samples scored, batch sizes, queue depth, request latency,
-and failed samples by reward. Tested in ``tests/test_serve.py``.
+failed samples by reward, and with ``--devices`` the batches and samples of each copy.
+Tested in ``tests/test_serve.py`` (copies: ``tests/test_serve_replicas.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ class ServeMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.replica_batches = Counter(
+            "rewardhub_replica_batches",
+            "Batches each copy of the rewards took (--devices)",
+            ["replica", "device"],
+            registry=r,
+        )
+        self.replica_samples = Counter(
+            "rewardhub_replica_samples",
+            "Samples each copy of the rewards scored (--devices)",
+            ["replica", "device"],
+            registry=r,
+        )
         self.reward_errors = Counter(
             "rewardhub_reward_errors", "Samples a reward failed on (None with an error)", ["reward"], registry=r
         )
@@ -46,6 +59,10 @@ class ServeMetrics:
     def observe_batch(self, size: int, queue_depth: int) -> None:
         self.batch_size.observe(size)
         self.queue_depth.set(queue_depth)
+
+    def observe_replica(self, index: int, device: str, size: int) -> None:
+        self.replica_batches.labels(str(index), device).inc()
+        self.replica_samples.labels(str(index), device).inc(size)
 
     def observe_results(self, endpoint: str, batch: ScoreBatch) -> None:
         self.samples.labels(endpoint).inc(len(batch))

@@ -5,8 +5,9 @@ folder (``revision``, ``trust_remote_code``: off unless asked), once per process
 (:func:`load`: two rewards over the same model share it), and scores encoded sequences:
 
 - **batching by tokens**: the call's sequences are packed longest first into micro-batches under
-  ``max_tokens_per_batch`` padded tokens (:mod:`rewardhub_rm.packing`); results go back to
-  their places. Rows are right-padded whatever the tokenizer's ``padding_side``: a decoder's
+  ``max_tokens_per_batch`` padded tokens (:mod:`rewardhub_rm.packing`; on a CPU cut where the
+  padding saved is worth a pass, see ``overhead_tokens``); results go back to their places.
+  Rows are right-padded whatever the tokenizer's ``padding_side``: a decoder's
   real tokens never attend to a pad, and positions start at 0 in every row, so a sequence scores
   the same in any batch (float noise aside);
 - **the score is read where transformers reads it**: its decoder heads take the last token that
@@ -97,9 +98,11 @@ class TransformersBackend:
         self.vocab_size = net.get_input_embeddings().num_embeddings
         self.takes_token_types = "token_type_ids" in inspect.signature(net.forward).parameters
         self.max_length = default_max_length(self.tokenizer, self.config)
-        # A fast tokenizer used from two threads at once fails ("Already borrowed"), and one
-        # model should run one batch at a time: rewards sharing this backend take turns.
+        # One model runs one batch at a time: rewards sharing this backend take turns (lock).
+        # A fast tokenizer used from two threads at once fails ("Already borrowed"): it has a
+        # lock of its own, so samples are rendered while another call's batch runs.
         self.lock = threading.Lock()
+        self.tokenizer_lock = threading.Lock()
         self.names: list[str] = []
         self.names = self._probe()
         self.provenance: dict[str, Any] = {
@@ -120,16 +123,17 @@ class TransformersBackend:
     # -- scoring -------------------------------------------------------------------------
 
     def forward(
-        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats
+        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats, overhead: int | None = None
     ) -> list[list[float] | Exception]:
         """Every output of the model per sequence, in order (an exception for a sequence that
-        could not be scored), in micro-batches of at most ``max_tokens`` padded tokens."""
+        could not be scored), in micro-batches of at most ``max_tokens`` padded tokens, cut
+        greedily or (``overhead``) where padding costs more than a pass (:func:`pack`)."""
         import torch
 
         lengths = [len(e.input_ids) for e in encodings]
         results: list[list[float] | Exception | None] = [None] * len(encodings)
         with self.lock, torch.inference_mode():
-            for batch in pack(lengths, max_tokens):
+            for batch in pack(lengths, max_tokens, overhead):
                 self._run(batch, encodings, lengths, results, stats)
         return results  # type: ignore[return-value]  (every slot is filled)
 
@@ -211,9 +215,11 @@ def load(
     dtype: Any = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    replica: int = 0,
 ) -> TransformersBackend:
-    """A loaded backend, shared with every live holder of the same settings."""
-    key = (str(model), revision, str(dtype), device, bool(trust_remote_code))
+    """A loaded backend, shared with every live holder of the same settings (``replica``
+    included: copies with different numbers never share one)."""
+    key = (str(model), revision, str(dtype), device, bool(trust_remote_code), int(replica))
     with _load_lock:
         backend = _loaded.get(key)
         if backend is None:

@@ -94,6 +94,7 @@ class PoolingServerBackend:
         self.max_length = default_max_length(self.tokenizer, self.config)
         self.names: list[str] = []
         self.lock = threading.Lock()  # the tokenizer is used by one thread at a time
+        self.tokenizer_lock = self.lock
         self._client = httpx.Client(limits=httpx.Limits(max_connections=self.max_concurrency))
         self.provenance: dict[str, Any] = {
             "backend": kind,
@@ -105,9 +106,10 @@ class PoolingServerBackend:
         }
 
     def forward(
-        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats
+        self, encodings: Sequence[Encoded], max_tokens: int, stats: PackingStats, overhead: int | None = None
     ) -> list[list[float] | Exception]:
-        """Every output per sequence, in order; the samples of a failed request get its error."""
+        """Every output per sequence, in order; the samples of a failed request get its error.
+        Requests are as few as the budget allows (``overhead`` is for padded passes: unused)."""
         deadline = time.monotonic() + self.timeout
         lengths = [len(e.input_ids) for e in encodings]
         batches = pack(lengths, max_tokens)

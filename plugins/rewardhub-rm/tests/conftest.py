@@ -194,3 +194,88 @@ def make_decoder_rm(tmp_path):
         return build_decoder_rm(tmp_path / f"decoder-{next(count)}", **options)
 
     return make
+
+
+# -- rewardhub serve as a real subprocess (tests/test_rm_serve_*.py) ---------------------------
+
+
+class Served:
+    """A ``rewardhub serve`` subprocess on a free port: ``url``, ``metric()``, ``stop()``."""
+
+    def __init__(self, args: list[str], folder: Path):
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        env.pop("REWARDHUB_TOKEN", None)
+        self.log = folder / f"serve-{port}.log"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "rewardhub", "serve", "--port", str(port), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rewardhub serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"rewardhub serve not ready: {self.log.read_text()}")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of metric ``name`` whose labels include ``labels``."""
+        import httpx
+
+        total = 0.0
+        for line in httpx.get(self.url + "/metrics", timeout=10).text.splitlines():
+            series, _, value = line.rpartition(" ")
+            if series.split("{")[0] == name and all(f'{k}="{v}"' in series for k, v in labels.items()):
+                total += float(value)
+        return total
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def serve_rm(tmp_path_factory):
+    """``serve_rm(args, rewards_yaml)``: ``rewardhub serve --config`` on a config of ``rewards_yaml``
+    (the text under ``rewards:``), ready; every server is stopped at the end of the module."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    folder = tmp_path_factory.mktemp("serve-rm")
+    started: list[Served] = []
+
+    def start(rewards_yaml: str, args: tuple[str, ...] = ()) -> Served:
+        config = folder / f"rm-{len(started)}.yaml"
+        config.write_text("rewards:\n" + rewards_yaml)
+        server = Served(["--config", str(config), *args], folder)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

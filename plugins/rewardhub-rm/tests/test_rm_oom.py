@@ -27,7 +27,8 @@ def fails_above(backend, rows_that_fit: int, calls: list[int]):
 def test_oom_halves_the_micro_batch_and_scores_everything(decoder_rm, monkeypatch, reference):
     samples = [Sample(f"answer number {i} " * (1 + i % 4), prompt="q") for i in range(12)]
     expected = reference(decoder_rm, samples)
-    reward = RewardModel(model=decoder_rm, device="cpu", max_tokens_per_batch=100_000)
+    # one pass for the whole call, as on a GPU (on a CPU the packer would cut it by length)
+    reward = RewardModel(model=decoder_rm, device="cpu", max_tokens_per_batch=100_000, overhead_tokens=10**9)
     backend, _ = reward.load()
     calls: list[int] = []
     monkeypatch.setattr(backend, "_forward", fails_above(backend, 3, calls))

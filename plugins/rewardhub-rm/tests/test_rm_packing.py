@@ -49,3 +49,70 @@ def test_packing_real_alpaca_lengths_pads_less_than_fixed_batches(tmp_path):
     fixed = sum(padded_size(lengths, list(range(i, min(i + 32, len(lengths))))) for i in range(0, len(lengths), 32))
     packed = sum(padded_size(lengths, b) for b in pack(lengths, 32 * 400))
     assert packed < 0.8 * fixed  # word counts as a proxy for tokens; the benchmark measures tokens
+
+
+def _cost(lengths, batches, overhead):
+    return sum(padded_size(lengths, b) + overhead for b in batches)
+
+
+def _brute_force(lengths, budget, overhead):
+    """The least cost over every cut of the lengths sorted longest first (2^(n-1) cuts)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    best = None
+    for mask in range(1 << max(0, len(order) - 1)):
+        batches, current = [], [order[0]] if order else []
+        for k, i in enumerate(order[1:]):
+            if mask >> k & 1:
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        if all(len(b) == 1 or padded_size(lengths, b) <= budget for b in batches):
+            cost = _cost(lengths, batches, overhead)
+            best = cost if best is None else min(best, cost)
+    return best or 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=600), max_size=9),
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=0, max_value=2000),
+)
+def test_with_an_overhead_the_cuts_cost_least(lengths, budget, overhead):
+    batches = pack(lengths, budget, overhead)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)  # longest first
+    assert all(len(b) == 1 or padded_size(lengths, b) <= budget for b in batches)
+    assert _cost(lengths, batches, overhead) == _brute_force(lengths, budget, overhead)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=600), max_size=200), st.integers(min_value=600, max_value=9000))
+def test_with_an_overhead_never_worse_than_greedy_and_as_few_batches_when_passes_are_dear(lengths, budget):
+    greedy = pack(lengths, budget)
+    for overhead in (0, 32, 512):
+        assert _cost(lengths, pack(lengths, budget, overhead), overhead) <= _cost(lengths, greedy, overhead)
+    dear = budget * (len(lengths) + 1)  # a pass dearer than all the padding there can be: fewest passes
+    assert len(pack(lengths, budget, dear)) == len(greedy)
+
+
+def test_reward_model_cuts_by_pass_cost_on_a_cpu_and_scores_the_same(decoder_rm, reference):
+    from rewardhub_rm import RewardModel
+
+    from rewardhub import Sample
+
+    batch = [Sample("The sea is calm tonight. " * (1 + i % 5), prompt=f"Sea {i}?") for i in range(10)]
+    expected = reference(decoder_rm, batch)
+    auto = RewardModel(model=decoder_rm, device="cpu")
+    fewest = RewardModel(model=decoder_rm, device="cpu", overhead_tokens=10**9)
+    for reward in (auto, fewest, RewardModel(model=decoder_rm, device="cpu", overhead_tokens=0)):
+        assert [s.value for s in reward.score(batch)] == pytest.approx(expected, abs=1e-4)
+    assert auto.provenance["packing"] == {"max_tokens_per_batch": 16384, "overhead_tokens": 32}
+    auto_stats, fewest_stats = auto.provenance["stats"], fewest.provenance["stats"]
+    assert fewest_stats["micro_batches"] == 1 < auto_stats["micro_batches"]
+    assert auto_stats["padded_tokens"] < fewest_stats["padded_tokens"]
+    with pytest.raises(ValueError, match="overhead_tokens must be auto or a non-negative integer, got -1"):
+        RewardModel(model=decoder_rm, overhead_tokens=-1)
