@@ -58,7 +58,7 @@ from rewardhub.io.provenance import provenance
 from rewardhub.io.reader import count_records
 from rewardhub.metrics_runner import MetricsAccumulator
 from rewardhub.progress import Progress, silent
-from rewardhub.summary import SummaryBuilder
+from rewardhub.summary import SummaryBuilder, run_stats
 
 CHUNK_SIZE = 512
 #: Whole-value presets of ``--rewards`` / ``--metrics``.
@@ -324,6 +324,8 @@ def _evaluate(
         metrics.finish_whole(progress)
         metric_results = metrics.result()
         rewards_used = scorer.describe()  # after scoring: what each reward resolved to
+        # the rewards' own counts (requests, tokens...): on ray they stay in the actors
+        reward_stats = run_stats(scorer.components) if options.backend != "ray" else {}
     except BaseException:
         if writer is not None:
             writer.close()  # keep the journal: --resume picks it up
@@ -331,7 +333,7 @@ def _evaluate(
     finally:
         scorer.close()
 
-    result = summary.result(metric_results.values, metric_results.directions, len(metric_results.errors))
+    result = summary.result(metric_results.values, metric_results.directions, len(metric_results.errors), reward_stats)
     reader = source.reader
     if writer is not None and fingerprint is not None and output is not None:
         config = {**fingerprint["config"], "rewards": rewards_used, "metrics": metric_results.described}

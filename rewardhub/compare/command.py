@@ -32,6 +32,7 @@ REWARDS_HELP = "Rewards to compare (default: all the scored files hold; raw file
 PAIRED_HELP = "Pair samples by prompt (auto: when at least half the prompts match)."
 PERMUTATIONS_HELP = "Random permutations for the p-values (--bootstrap: its former name)."
 WORK_DIR_HELP = "Where raw files get scored, journaled and kept (default .rewardhub/scored)."
+JUDGE_HELP = "A pairwise LLM judge ({name, args}) for B's win rate on shared prompts: docs/judges.md."
 
 
 def comparison_options(fn: Any) -> Any:
@@ -63,6 +64,7 @@ def comparison_options(fn: Any) -> Any:
         click.option("--work-dir", type=click.Path(file_okay=False), help=WORK_DIR_HELP),
         click.option("--prompt-field", metavar="FIELD", help="Field holding the prompt (default: detected)."),
         click.option("--response-field", metavar="FIELD", help="Field holding the response (default: detected)."),
+        click.option("--judge", type=click.Path(dir_okay=False), metavar="JUDGE.YAML", help=JUDGE_HELP),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -143,6 +145,8 @@ def report_command(
         fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
     if files and compare_files:
         fail("report takes FILES or --compare A B, not both", EXIT_CONFIG)
+    if kw["judge"] and not (compare_files or kw["by"]):
+        fail("--judge judges a comparison: give --compare A B (or --by FIELD)", EXIT_CONFIG)
     comparison = None
     if compare_files or kw["by"]:
         a, b = compare_files if compare_files else (",".join(files), None)
