@@ -219,7 +219,7 @@ def judge_sides(
     if not samples:
         notes.append("the sides share no prompt: there is nothing to judge")
     if log and samples:
-        log(f"judging {len(samples)} pairs with {config.key} (each asked in both orders)")
+        log(f"judging {len(samples)} pairs of answers with {config.key}")
     with Scorer([config], block=block) as scorer:
         batch = scorer.score(samples) if samples else None
         described = scorer.describe()[0]
