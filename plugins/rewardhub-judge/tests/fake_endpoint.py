@@ -21,6 +21,8 @@ case: ``base_url = http://127.0.0.1:PORT/<mode>/v1``.
 - ``badrequest``: 400. ``echokey``: 401 whose body repeats the Authorization header.
 - ``noformat``: 400 when the body has ``response_format``, else ``ok``.
 - ``nousage``: ``ok`` without ``usage``. ``slow``: ``ok`` after 0.3 s.
+- ``window-N``: ``ok``, but a request that would make more than N in the last 60 s gets a
+  429 with ``Retry-After: 1`` (a hosted API's requests-per-minute limit; the benchmark's).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ ANSWER_A = re.compile(r"\[The Start of Assistant A's Answer\]\n(.*?)\n\[The End 
 ANSWER_B = re.compile(r"\[The Start of Assistant B's Answer\]\n(.*?)\n\[The End of Assistant B's Answer\]", re.DOTALL)
 
 _seen: dict[str, int] = {}
+_window: list[float] = []  # when the requests a window-N endpoint let through came
 _lock = threading.Lock()
 LOG = sys.argv[2] if len(sys.argv) > 2 else None
 
@@ -62,6 +65,17 @@ def _times(mode: str, body: bytes) -> int:
         count = _seen.get(digest, 0)
         _seen[digest] = count + 1
     return count
+
+
+def _over_window(limit: int, now: float) -> bool:
+    """Whether a request now would be over ``limit`` in the last 60 s (else it is counted)."""
+    with _lock:
+        while _window and _window[0] <= now - 60:
+            _window.pop(0)
+        if len(_window) >= limit:
+            return True
+        _window.append(now)
+        return False
 
 
 def _judge(messages: list[dict], mode: str) -> str:
@@ -110,7 +124,10 @@ async def completions(request: Request) -> Response:
     except (ValueError, KeyError, TypeError):
         body, messages = {}, []
     response: Response
-    if mode == "http500" or (mode == "flaky" and _times(mode, raw) < 2):
+    if mode.startswith("window-") and _over_window(int(mode.split("-")[1]), started):
+        status = 429
+        response = JSONResponse({"error": {"message": "rate limit"}}, status_code=429, headers={"Retry-After": "1"})
+    elif mode == "http500" or (mode == "flaky" and _times(mode, raw) < 2):
         status, response = 500, JSONResponse({"error": {"message": "internal error"}}, status_code=500)
     elif mode in ("ratelimit", "ratelimit-date") and _times(mode, raw) < 1:
         when = "1" if mode == "ratelimit" else email.utils.formatdate(time.time() + 2, usegmt=True)
