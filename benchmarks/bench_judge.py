@@ -229,6 +229,11 @@ def page(args: argparse.Namespace, argv: list[str], endpoint: dict | None, limit
         levels = endpoint["levels"]
         base = levels[0]["per_s"]
         lines += [
+            *(
+                [f"**{endpoint['n']} answers, not the target's 200** (run without `--n` for the full size).", ""]
+                if endpoint["n"] < 200
+                else []
+            ),
             f"## Throughput: {endpoint['n']} alpaca_eval answers, `transformers serve` SmolLM2-135M-Instruct "
             f"(Q4_1 GGUF) on `{args.device}`",
             "",
@@ -245,15 +250,18 @@ def page(args: argparse.Namespace, argv: list[str], endpoint: dict | None, limit
                 f"| {lv['concurrency']} | {lv['seconds']:.1f} | {lv['per_s']:.2f} | {lv['per_s'] / base:.2f}x | "
                 f"{lv['server']} | {lv['values']} | {why} |"
             )
-        gains = [(b["concurrency"], b["per_s"] / a["per_s"]) for a, b in itertools.pairwise(levels)]
-        flat = [c for c, gain in gains if gain < 1.1]
+        steps = [(a["concurrency"], b["concurrency"], b["per_s"] / a["per_s"]) for a, b in itertools.pairwise(levels)]
+        flat = [high for _, high, gain in steps if gain < 1.1]
+        said = ", ".join(f"{low} -> {high}: {gain:.2f}x" for low, high, gain in steps)
         lines += [
             "",
-            (
-                f"Where it saturates: from max_concurrency {flat[0]} on, more concurrency adds under 10% "
+            f"Each step up in max_concurrency: {said}. "
+            + (
+                f"Where it saturates: at max_concurrency {flat[0]} more concurrency adds under 10% "
                 "(the endpoint, one CPU process, is the limit)."
                 if flat
-                else "More concurrency still paid at the highest level measured: the endpoint did not saturate."
+                else "No step added under 10%: the endpoint had not saturated at the highest level measured "
+                "(the gains shrink as it nears its limit)."
             ),
             "",
             "## The cache",
