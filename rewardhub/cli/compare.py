@@ -28,6 +28,7 @@ REWARDS_HELP = "Rewards to compare (default: all the scored files hold; raw file
 PAIRED_HELP = "Pair samples by prompt (auto: when at least half the prompts match)."
 PERMUTATIONS_HELP = "Random permutations for the p-values (--bootstrap: its former name)."
 WORK_DIR_HELP = "Where raw files get scored, journaled and kept (default .rewardhub/scored)."
+JUDGE_HELP = "A pairwise LLM judge ({name, args}) for B's win rate on shared prompts: docs/judges.md."
 
 
 def comparison_options(fn: Any) -> Any:
@@ -56,6 +57,7 @@ def comparison_options(fn: Any) -> Any:
         click.option("--by-group", is_flag=True, help="Also compare metrics computed per group, averaged."),
         click.option("--work-dir", type=click.Path(file_okay=False), help=WORK_DIR_HELP),
         options.fields(),
+        click.option("--judge", type=click.Path(dir_okay=False), metavar="JUDGE.YAML", help=JUDGE_HELP),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -146,6 +148,8 @@ def report_command(
         fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
     if files and compare_files:
         fail("report takes FILES or --compare A B, not both", EXIT_CONFIG)
+    if kw["judge"] and not (compare_files or kw["by"]):
+        fail("--judge judges a comparison: give --compare A B (or --by FIELD)", EXIT_CONFIG)
     comparison = None
     if compare_files or kw["by"]:
         a, b = compare_files if compare_files else (",".join(files), None)

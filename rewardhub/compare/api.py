@@ -32,6 +32,7 @@ def compare(
     block: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
     bootstrap: int | None = None,
+    judge: str | Path | dict[str, Any] | None = None,
 ) -> Comparison:
     """Compare side B with side A: every reward's and metric's delta (B - A) with a confidence
     interval (Student's t on a jackknife over prompts: ``docs/compare.md``), plus p-values
@@ -42,7 +43,9 @@ def compare(
     of ``a`` (and ``b``, if given) are split into the sides by that field's value
     (``a_value``/``b_value``, or its two values). ``rewards``, ``metrics``, ``config`` and
     ``tokenize`` mean what they mean for ``rewardhub eval``; ``paired`` is ``auto``, ``yes``
-    or ``no``. ``bootstrap`` is the former name of ``permutations``.
+    or ``no``. ``bootstrap`` is the former name of ``permutations``. ``judge`` (a
+    ``judge.yaml`` path or its dict) adds a pairwise judge's win rate of B on the shared
+    prompts (:mod:`rewardhub.compare.judged`, ``docs/judges.md``).
     """
     from rewardhub.compare.analysis import analyse
     from rewardhub.compare.sides import load_sides
@@ -60,6 +63,12 @@ def compare(
     if permutations < 0:
         raise ConfigError(f"permutations must be a number >= 0, got {permutations}")
     registry = plugins.registry(block)  # loaded once for the comparison
+    judge_config = None
+    if judge is not None:  # checked before any scoring
+        from rewardhub.compare.judged import check_judge, load_judge
+
+        judge_config = load_judge(judge)
+        check_judge(judge_config, str(judge) if not isinstance(judge, dict) else "--judge", block)
     run = resolve_config(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, registry=registry).run
     side_a, side_b, reward_keys, notes = load_sides(
         a,
@@ -77,7 +86,7 @@ def compare(
         registry=registry,
     )
     components = build_metrics(run.metrics, tokenize=run.tokenize, registry=registry)
-    return analyse(
+    comparison = analyse(
         side_a,
         side_b,
         reward_keys,
@@ -90,6 +99,13 @@ def compare(
         by_group=by_group,
         notes=notes,
     )
+    if judge_config is not None:
+        from rewardhub.compare.judged import judge_sides
+
+        comparison.judged = judge_sides(
+            side_a, side_b, judge_config, confidence=confidence, seed=seed, block=block, log=log
+        )
+    return comparison
 
 
 def reward_directions(

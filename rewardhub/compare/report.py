@@ -193,7 +193,8 @@ def _comparison_section(c: Comparison) -> str:
         if rows_:
             heading = f"{title} (dot) with its {c.confidence:.0%} interval (bar); each row on its own scale, 0 marked"
             charts.append(figure_html(figures.forest(heading, rows_)))
-    return f"<h2>Did anything change?</h2>{table}{explain}{''.join(charts)}"
+    judged = c.judged.html() if c.judged is not None else ""  # compare --judge: rewardhub.compare.judged
+    return f"<h2>Did anything change?</h2>{table}{explain}{judged}{''.join(charts)}"
 
 
 def _metrics_section(side: Side, run: Any, by_group: bool) -> str:

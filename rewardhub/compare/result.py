@@ -91,6 +91,8 @@ class Comparison:
     tokenize: dict[str, Any] = field(default_factory=dict)
     #: the two sides' rows and provenance (what ``report`` draws); not part of ``to_dict``
     sides: tuple[Any, Any] | None = field(default=None, repr=False, compare=False)
+    #: ``compare --judge``: a :class:`~rewardhub.compare.judged.JudgedComparison`, else None
+    judged: Any = field(default=None, compare=False)
 
     @property
     def p_value_method(self) -> str:
@@ -102,8 +104,9 @@ class Comparison:
         return self.permutations
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` document (NaN as null); its shape is documented in ``docs/compare.md``."""
-        return {
+        """The ``--json`` document (NaN as null); its shape is documented in ``docs/compare.md``
+        (and ``judged``, present with ``--judge``, in ``docs/judges.md``)."""
+        document = {
             "a": {"files": list(self.a.files), "n": self.a.n},
             "b": {"files": list(self.b.files), "n": self.b.n},
             "paired": self.paired,
@@ -148,6 +151,9 @@ class Comparison:
             },
             "notes": list(self.notes),
         }
+        if self.judged is not None:
+            document["judged"] = self.judged.to_dict()
+        return document
 
     def to_pandas(self) -> Any:
         """One row per reward and metric: kind, name, a, b, delta, ci_low, ci_high, p,

@@ -79,6 +79,8 @@ def render(comparison: Comparison, console: Any) -> None:
             said.setdefault(item.note, []).append(name)
     for note, names in said.items():
         console.print(f"note: {', '.join(names)}: {note}")
+    if c.judged is not None:  # compare --judge: rewardhub.compare.judged
+        c.judged.render(console)
 
 
 KIND_WORDS = {

@@ -32,7 +32,7 @@ from rewardhub.evaluate.options import EvalOptions, EvalResult
 from rewardhub.evaluate.plan import RunPlan, plan_run
 from rewardhub.evaluate.sink import RunSink
 from rewardhub.evaluate.source import RowSource
-from rewardhub.evaluate.summary import SummaryBuilder
+from rewardhub.evaluate.summary import SummaryBuilder, run_stats
 from rewardhub.host.progress import Progress, silent
 from rewardhub.host.registry import Registry
 from rewardhub.io import ResumableWriter, output_lock
@@ -84,12 +84,16 @@ def _run(plan: RunPlan, progress: Progress) -> EvalResult:
         metrics.finish_whole(progress)
         metric_results = metrics.result()
         rewards_used = plan.scorer.describe()  # after scoring: what each reward resolved to
+        # the rewards' own counts (requests, tokens...): on ray they stay in the actors
+        reward_stats = run_stats(components) if plan.backend.name != "ray" else {}
     except BaseException:
         if writer is not None:
             writer.close()  # keep the journal: --resume picks it up
         raise
 
-    result = summary.result(metric_results.values, metric_results.directions, len(metric_results.errors))
+    result = summary.result(
+        metric_results.values, metric_results.directions, len(metric_results.errors), reward_stats
+    )
     skipped = source.reader.skipped
     if writer is not None and fingerprint is not None and plan.sidecar is not None:
         config = {**fingerprint["config"], "rewards": rewards_used, "metrics": metric_results.described}

@@ -5,7 +5,9 @@ or read back from a journal) into, per reward, mean/std/min/max over the present
 missing and why (``missing_reasons``: a reward's ``Score(None, {"reason": ...})``, or the
 error that stopped it), the labels rewards put in their info (``toxic``/``safe``), and how many
 inputs a reward says it truncated (``info["truncated"] is True``: a reward model's long samples;
-the key appears only when there were some). The
+the key appears only when there were some), and the counts a reward kept over the run
+(``stats``: requests, tokens, cache hits; from :meth:`~rewardhub.Reward.run_stats`, collected
+by :func:`run_stats`; the key appears only for rewards that report some). The
 weighted total is summarised only when the run has one (the user chose rewards and weights).
 Values are kept as compact float arrays (8 bytes per row and reward; reasons and labels only
 as counts) and summed with :func:`math.fsum`, so the order rows arrive in (a resumed run, a
@@ -135,8 +137,14 @@ class SummaryBuilder:
         """Fold in an output row read back (a journaled row of a resumed run)."""
         self.add(RowFacts.of_row(row))
 
-    def result(self, metrics: dict[str, float], metric_directions: dict[str, bool | None], metric_errors: int) -> dict:
-        """The summary document (the ``--json`` output)."""
+    def result(
+        self,
+        metrics: dict[str, float],
+        metric_directions: dict[str, bool | None],
+        metric_errors: int,
+        reward_stats: dict[str, dict[str, int | float]] | None = None,
+    ) -> dict:
+        """The summary document (the ``--json`` output); ``reward_stats`` from :func:`run_stats`."""
         rewards = {}
         for key in self.keys:
             entry: dict[str, Any] = dict(stats(_present(self.values[key])))
@@ -147,6 +155,8 @@ class SummaryBuilder:
             if self.truncated[key]:
                 entry["truncated"] = self.truncated[key]
             entry["higher_is_better"] = self.directions.get(key, True)
+            if (reward_stats or {}).get(key):
+                entry["stats"] = dict(reward_stats[key])  # type: ignore[index]
             rewards[key] = entry
         summary: dict[str, Any] = {"n": self.n, "rewards": rewards}
         if self.with_total and self.keys:
@@ -155,6 +165,29 @@ class SummaryBuilder:
         summary["metric_directions"] = {k: metric_directions.get(k) for k in metrics}
         summary["errors"] = self.errors + metric_errors
         return summary
+
+
+def run_stats(components: Sequence[Any]) -> dict[str, dict[str, int | float]]:
+    """Each component's :meth:`~rewardhub.Reward.run_stats` that has something to say, by key:
+    numbers only (a bool, NaN or anything else is left out); a reward whose ``run_stats``
+    fails reports nothing (it never takes the run's summary down)."""
+    out: dict[str, dict[str, int | float]] = {}
+    for c in components:
+        ask = getattr(c.reward, "run_stats", None)
+        try:
+            stats = ask() if callable(ask) else None
+        except Exception:
+            continue
+        if not isinstance(stats, dict):
+            continue
+        kept = {
+            str(k): v
+            for k, v in stats.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        }
+        if kept:
+            out[c.key] = kept
+    return out
 
 
 def _present(values: array) -> list[float | None]:
@@ -255,7 +288,15 @@ def notes(summary: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: {rates} of {labelled} labelled")
         if s.get("truncated"):
             lines.append(f"{name}: {s['truncated']} of {summary['n']} inputs truncated to the model's max_length")
+    for name, s in summary["rewards"].items():
+        said = {key: value for key, value in (s.get("stats") or {}).items() if value}  # the full set: --json
+        if said:
+            lines.append(f"{name}: {', '.join(f'{key} {_count(value)}' for key, value in said.items())}")
     return lines
+
+
+def _count(value: int | float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
 def _numbers(s: dict[str, Any]) -> list[str]:

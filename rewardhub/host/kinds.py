@@ -71,8 +71,9 @@ class Reward:
       setup, such as an overlong budget). ``eval``'s default run runs only measures.
 
     :meth:`missing_input` is what ``eval``'s default run asks (it reads ``requires``; override
-    it when what is needed depends on args). Heavy rewards load their model lazily, on the
-    first ``score`` call, not in ``__init__``.
+    it when what is needed depends on args). :meth:`run_stats` is how a reward reports counts
+    of the whole run (requests sent, tokens spent, cache hits) to ``eval``'s summary. Heavy
+    rewards load their model lazily, on the first ``score`` call, not in ``__init__``.
 
     For ``rewardhub serve``: :meth:`cost` and ``cost_budget`` let its batcher close a batch by
     what the samples cost (a reward model's tokens) rather than only by their number. A reward
@@ -119,6 +120,15 @@ class Reward:
         """What this reward needs that none of ``samples`` (a peek at the data) has, in words,
         or ``None`` when it can score them. Default: the fields in ``requires``."""
         return lacking_fields(self.requires, samples)
+
+    def run_stats(self) -> dict[str, int | float] | None:
+        """Counts this reward kept over the run, by name (``{"requests": 200, "total_tokens":
+        51234, "cache_hits": 0}``), or ``None`` (the default: nothing to report). ``eval``
+        (local backend) asks once scoring is done and puts them in its summary under the
+        reward's ``"stats"`` (``--json`` and the sidecar) and one line under its table; a
+        value that is not a finite number is left out. ``--resume`` counts this process's
+        part of the run."""
+        return None
 
     def close(self) -> None:
         """Release models or connections; called when a :class:`~rewardhub.Scorer` closes."""

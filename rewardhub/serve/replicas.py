@@ -32,10 +32,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from rewardhub.host import registry as plugins
 from rewardhub.config import ComponentConfig
 from rewardhub.engine import Scorer
 from rewardhub.engine.results import ScoreBatch
+from rewardhub.host import registry as plugins
 from rewardhub.types import Sample
 
 DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
