@@ -31,6 +31,7 @@ _EXPORTS = {
     "ScoreBatch": "rewardhub.engine.results",
     "ScoredSample": "rewardhub.engine.results",
     "Metric": "rewardhub.host.kinds",
+    "MetricUndefined": "rewardhub.host.kinds",
     "Reward": "rewardhub.host.kinds",
     "as_metric": "rewardhub.host.kinds",
     "as_reward": "rewardhub.host.kinds",
@@ -49,6 +50,7 @@ __all__ = [
     "ComponentConfig",
     "ConfigError",
     "Metric",
+    "MetricUndefined",
     "MetricsAccumulator",
     "PluginError",
     "Reward",
@@ -73,7 +75,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
     from rewardhub.engine import Scorer
     from rewardhub.engine.results import ScoreBatch, ScoredSample
     from rewardhub.host.hookspecs import hookimpl
-    from rewardhub.host.kinds import Metric, Reward, as_metric, as_reward, metric, reward
+    from rewardhub.host.kinds import Metric, MetricUndefined, Reward, as_metric, as_reward, metric, reward
     from rewardhub.host.registry import PluginError
     from rewardhub.metrics.runner import MetricsAccumulator, compute_metrics
     from rewardhub.types import Sample, Score

@@ -132,7 +132,7 @@ def test_one_line_says_what_was_left_out_and_quiet_says_nothing(only_ours):
     lines = [line for line in result.stderr.splitlines() if "leaves out" in line]
     assert len(lines) == 1
     line = lines[0]
-    assert line.startswith("rewardhub: the default run leaves out 4 rewards that do not apply: ")
+    assert line.startswith("rewardhub: the default run leaves out 4 rewards: ")
     for name in ("needs_ref", "tag_format", "needs_rubric", "truncated"):
         assert name in line
     assert "--rewards" in line

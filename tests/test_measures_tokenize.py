@@ -48,16 +48,20 @@ def test_the_default_passed_explicitly_changes_nothing(texts):
     for name in builtin_metric_names():
         implicit = compute_metrics([name], samples)
         explicit = compute_metrics([name], samples, tokenize="auto")
-        assert (explicit.values, explicit.errors) == (implicit.values, implicit.errors), name
+        assert (explicit.values, explicit.errors, explicit.undefined) == (
+            implicit.values,
+            implicit.errors,
+            implicit.undefined,
+        ), name
 
 
 def test_package_measures_refuse_cjk_text_with_the_reason():
     samples = [Sample(t) for t in ENGLISH + CHINESE]
     result = compute_metrics(["self_repetition_score", "ngram_diversity_score", "compression_ratio"], samples)
     for name in ("self_repetition_score", "ngram_diversity_score"):
-        assert name not in result.values
-        assert "3 of 7 responses are CJK text" in result.errors[name]
-        assert "tokenize='zh'" in result.errors[name]
+        assert name not in result.values and name not in result.errors  # no value, and not a failure
+        assert "3 of 7 responses are CJK text" in result.undefined[name]
+        assert "tokenize='zh'" in result.undefined[name]
     assert {"compression_ratio_gzip", "compression_ratio_xz"} <= set(result.values)  # bytes, no tokens
     measured = compute_metrics(["self_repetition_score", "ngram_diversity_score"], samples, tokenize="zh")
     assert not measured.errors and measured.values["ngram_diversity_score"] > 0
@@ -96,7 +100,8 @@ def test_alignbench_answers_have_no_perfect_self_repetition(realdata):
     samples = [Sample(json.loads(row)["reference"]) for row in rows]
     names = ["self_repetition_score", "ngram_diversity_score"]
     default = compute_metrics(names, samples)
-    assert not default.values and all("627 of 683 responses are CJK text" in default.errors[n] for n in names)
+    assert not default.values and not default.errors
+    assert all("627 of 683 responses are CJK text" in default.undefined[n] for n in names)
     measured = compute_metrics(names, samples, tokenize="zh").values
     assert measured["self_repetition_score"] > 1.0  # reused phrases, not the package's 0.0
     assert 1.0 < measured["ngram_diversity_score"] < 4.0

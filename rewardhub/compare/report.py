@@ -209,6 +209,10 @@ def _metrics_section(side: Side, run: Any, by_group: bool) -> str:
         for name, value in result.values.items()
     ]
     rows += [
+        f"<tr><td>{_e(name)}</td><td class='muted'>no value: {_e(reason)}</td></tr>"
+        for name, reason in result.undefined.items()
+    ]
+    rows += [
         f"<tr><td>{_e(name)}</td><td class='worse'>failed: {_e(error)}</td></tr>"
         for name, error in result.errors.items()
     ]

@@ -94,4 +94,7 @@ def describe_left_out(left_out: dict[str, str]) -> str:
     count = len(left_out)
     noun = "reward" if count == 1 else "rewards"
     listed = "; ".join(parts)
-    return f"the default run leaves out {count} {noun} that do not apply: {listed}; name one with --rewards to run it"
+    return (
+        f"the default run leaves out {count} {noun}: {listed}; "
+        "name one with --rewards (with its args in --config) to run it"
+    )

@@ -11,8 +11,10 @@ what is not named follows what is named (tested in ``tests/test_eval_defaults.py
 - the presets ``none``, ``builtin`` (the host's own) and ``all`` (every installed) name a whole
   set; an empty list is an error that says how to name nothing.
 
-A preset keeps only what can be built without args; the others are left out with a warning
-(a reward that needs a ``pattern``, say), never stopping the run. The weighted total exists
+A preset keeps only what can be built without args, never stopping the run: the default run
+lists the rewards that need args (a judge's ``base_url``, a reward model's ``model``) in
+:attr:`ResolvedConfig.left_out`, which ``eval`` folds into its one "leaves out" line with the
+rewards that do not apply to the data; an explicit preset (``--rewards all``) warns. The weighted total exists
 only when the user chose the rewards and their weights (``--rewards``, ``--config``): the
 default shows components side by side, since unrelated scales do not add up.
 
@@ -21,6 +23,7 @@ default shows components side by side, since unrelated scales do not add up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +52,8 @@ class ResolvedConfig:
     with_total: bool
     warnings: list[str] = field(default_factory=list)
     default_rewards: bool = False
+    #: The default run's rewards that cannot be built without args: ``{name: why}``.
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def resolve_config(
@@ -79,16 +84,17 @@ def resolve_config(
         run.metrics = chosen_metrics
     chose_rewards = config is not None or chosen_rewards is not None
     default_rewards = False
+    left_out: dict[str, str] = {}
     if config is None:
         if chosen_rewards is None:
             default_rewards = _names_nothing(metrics)
-            run.rewards = _preset("all", "reward", registry, warnings) if default_rewards else []
+            run.rewards = _preset("all", "reward", registry, warnings, left_out) if default_rewards else []
         if chosen_metrics is None:
             preset = "all" if _names_nothing(rewards) else "builtin"
             run.metrics = _preset(preset, "metric", registry, warnings)
     run.missing = missing or run.missing
     run.tokenize = tokenize or run.tokenize
-    return ResolvedConfig(run, chose_rewards and bool(run.rewards), warnings, default_rewards)
+    return ResolvedConfig(run, chose_rewards and bool(run.rewards), warnings, default_rewards, left_out)
 
 
 def _names_nothing(value: Selection) -> bool:
@@ -116,9 +122,12 @@ def _choose(
     return parse_components(list(value), flag)
 
 
-def _preset(name: str, kind: str, registry: Registry, warnings: list[str]) -> list[ComponentConfig]:
+def _preset(
+    name: str, kind: str, registry: Registry, warnings: list[str], left_out: dict[str, str] | None = None
+) -> list[ComponentConfig]:
     """``none``, ``builtin`` (the host's own) or ``all`` (every installed) rewards or metrics,
-    each that can be built without args (the others are left out with a warning)."""
+    each that can be built without args; the others go to ``left_out`` (``{key: why}``) when
+    given, else to ``warnings``."""
     table = registry.rewards if kind == "reward" else registry.metrics
     if name == "none":
         return []
@@ -128,8 +137,24 @@ def _preset(name: str, kind: str, registry: Registry, warnings: list[str]) -> li
     build = build_rewards if kind == "reward" else build_metrics
     close_all(build(configs, registry=registry, skipped=skipped))
     for key, why in skipped.items():
-        warnings.append(f"{kind} {key!r} left out ({why}); name it with its args in --config")
+        if left_out is not None:
+            left_out[key] = needs_args(why)
+        else:
+            warnings.append(f"{kind} {key!r} left out ({why}); name it with its args in --config")
     return [c for c in configs if c.key not in skipped]
+
+
+def needs_args(why: str) -> str:
+    """Why a reward that cannot be built without args was left out, in a few words: the
+    arguments Python says are missing (``needs args: base_url, model``) where it names them."""
+    found = _MISSING_ARGS.search(why)
+    if found is None:
+        return "cannot be built without args"
+    names = re.findall(r"'(\w+)'", found.group(1))
+    return f"needs args: {', '.join(names)}" if names else "cannot be built without args"
+
+
+_MISSING_ARGS = re.compile(r"missing \d+ required (?:positional |keyword-only )?arguments?: (.*)")
 
 
 __all__ = ["PRESETS", "ResolvedConfig", "Selection", "resolve_config"]

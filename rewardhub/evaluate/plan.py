@@ -129,6 +129,7 @@ def plan_run(paths: Sequence[str | Path], options: EvalOptions, registry: Regist
     if resolved.default_rewards:  # on the data, before any scoring
         peeked = defaults.peek(paths, options.prompt_field, options.response_field)
         resolved.run.rewards, left_out = defaults.applicable(resolved.run.rewards, peeked, block, registry)
+        left_out.update(resolved.left_out)  # and those that need args: one line says both
     check_tokenizers(resolved.run)
     run = resolved.run
     scorer = Scorer(

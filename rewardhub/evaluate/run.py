@@ -92,7 +92,11 @@ def _run(plan: RunPlan, progress: Progress) -> EvalResult:
         raise
 
     result = summary.result(
-        metric_results.values, metric_results.directions, len(metric_results.errors), reward_stats
+        metric_results.values,
+        metric_results.directions,
+        len(metric_results.errors),
+        reward_stats,
+        metric_results.undefined,
     )
     skipped = source.reader.skipped
     if writer is not None and fingerprint is not None and plan.sidecar is not None:

@@ -143,8 +143,11 @@ class SummaryBuilder:
         metric_directions: dict[str, bool | None],
         metric_errors: int,
         reward_stats: dict[str, dict[str, int | float]] | None = None,
+        metric_undefined: dict[str, str] | None = None,
     ) -> dict:
-        """The summary document (the ``--json`` output); ``reward_stats`` from :func:`run_stats`."""
+        """The summary document (the ``--json`` output); ``reward_stats`` from :func:`run_stats`;
+        ``metric_undefined`` (``{key: reason}``): metrics with no honest value on the data,
+        ``null`` in ``metrics`` with their reason in ``metric_reasons``."""
         rewards = {}
         for key in self.keys:
             entry: dict[str, Any] = dict(stats(_present(self.values[key])))
@@ -161,8 +164,10 @@ class SummaryBuilder:
         summary: dict[str, Any] = {"n": self.n, "rewards": rewards}
         if self.with_total and self.keys:
             summary["total"] = stats(_present(self.totals))
-        summary["metrics"] = metrics
-        summary["metric_directions"] = {k: metric_directions.get(k) for k in metrics}
+        summary["metrics"] = {**metrics, **{key: None for key in (metric_undefined or {})}}
+        summary["metric_directions"] = {k: metric_directions.get(k) for k in summary["metrics"]}
+        if metric_undefined:
+            summary["metric_reasons"] = dict(metric_undefined)
         summary["errors"] = self.errors + metric_errors
         return summary
 
@@ -239,6 +244,9 @@ def render(summary: dict[str, Any], console: Any, metric_notes: dict[str, str] |
         for name, value in summary["metrics"].items():
             metrics.add_row(name, _better(directions.get(name)), _fmt(value))
         console.print(metrics)
+        for name, reason in summary.get("metric_reasons", {}).items():
+            reason = reason.removeprefix(f"{name}: ")  # a reason that starts with the name says it once
+            console.print(f"{name}: no value: {reason}", highlight=False, markup=False)
         for name, note in (metric_notes or {}).items():
             console.print(f"{name}: {note}", highlight=False, markup=False)
     if summary["errors"]:

@@ -137,6 +137,15 @@ class Reward:
         return f"<{type(self).__name__} {self.name!r} v{self.version}>"
 
 
+class MetricUndefined(ValueError):
+    """Raised by a metric (from ``compute``, a state's ``result``, or ``add``) when its value
+    cannot be computed honestly on these samples: a whitespace-split measure given CJK text,
+    say. The run reports the value as ``None`` with this message as its reason (the summary's
+    ``metric_reasons``), not as an error; the other metrics go on. On one group it leaves that
+    group out of the ``by_group/`` mean, as an undefined value (tested in
+    ``tests/test_metric_undefined.py``)."""
+
+
 class Metric:
     """Base class of corpus metrics: ``compute(samples) -> {name: float}``.
 

@@ -9,8 +9,8 @@ reports a perfect score (``self_repetition_score`` 0.0 on all 683 AlignBench ans
   for these measures: what the package computes, on text it can split; ``"whitespace"`` is
   the same kind of split. On these, a set holding CJK text (a response whose non-space
   characters are at least 30% CJK, the rule ``auto`` uses everywhere to choose ``zh``) has no
-  value: the metric fails with :class:`UntokenizableText`, whose message says how many
-  responses and what to pass instead. Never a perfect score;
+  value: :class:`UntokenizableText` (a :class:`~rewardhub.MetricUndefined`) makes it ``None``
+  with a reason that says how many responses and what to pass instead. Never a perfect score;
 - any other tokenizer (``zh``, ``13a``, ``char``, ``hf:...``) tokenizes each response with it,
   Chinese included; the value then departs from the package by design.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rewardhub.host.kinds import MetricUndefined
 from rewardhub.metrics.base import resolve_tokenizer
 from rewardhub.text import cjk_share
 from rewardhub.text.tokenizers import CJK_SHARE
@@ -29,8 +30,9 @@ from rewardhub.text.tokenizers import CJK_SHARE
 WHITESPACE_SPLITS = ("auto", "whitespace")
 
 
-class UntokenizableText(ValueError):
-    """A whitespace-split measure was given text that split cannot tokenize (CJK)."""
+class UntokenizableText(MetricUndefined):
+    """A whitespace-split measure was given text that split cannot tokenize (CJK): its value is
+    undefined (``None`` with this reason), not an error."""
 
 
 def checked_tokenize(tokenize: str | None) -> str:

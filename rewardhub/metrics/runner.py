@@ -10,7 +10,12 @@
 - faults stay where they happen: a metric that raises, or returns something other than a
   dict, is that metric's recorded error and the others go on; on one group it loses only that
   group's value (``errors["by_group/<name>"]`` says how many groups and the first reason);
-  non-finite values are dropped, never reported.
+  non-finite values are dropped, never reported;
+- a metric that says its value cannot be computed honestly on the data
+  (:class:`~rewardhub.MetricUndefined`: a whitespace split given CJK text) is not an error:
+  its value is ``None`` with the reason (``undefined``); a group where it says so is left out
+  of the ``by_group/`` mean, and when every group is, that mean is ``None`` with the reason
+  (tested in ``tests/test_metric_undefined.py``).
 
 Third-party metrics that only implement ``compute(samples)`` run through
 :class:`~rewardhub.host.state.CollectingState`, which keeps their samples (O(rows)).
@@ -27,6 +32,7 @@ from typing import Any
 
 from rewardhub.config.build import Component, build_metrics
 from rewardhub.host.faults import describe
+from rewardhub.host.kinds import MetricUndefined
 from rewardhub.host.progress import Listener, Progress, listening
 from rewardhub.host.registry import Registry
 from rewardhub.host.state import MetricState
@@ -50,6 +56,9 @@ class MetricResults:
     described: list[dict[str, Any]] = field(default_factory=list)
     #: Per metric key, its ``Metric.note()`` (e.g. the range to expect), for metrics with values.
     notes: dict[str, str] = field(default_factory=dict)
+    #: Values that cannot be computed honestly on the data (:class:`MetricUndefined`): ``None``
+    #: in the summary, with this reason (``{key: reason}``).
+    undefined: dict[str, str] = field(default_factory=dict)
 
 
 class ExactSum:
@@ -126,14 +135,18 @@ class MetricsAccumulator:
         self.components = list(components)
         self.by_group = by_group
         self.errors: dict[str, str] = {}
+        #: Metric key -> its reason, where its whole-set value is undefined (see the module doc).
+        self.undefined: dict[str, str] = {}
         self.states: dict[str, MetricState] = {}
         for c in self.components:
             try:
                 self.states[c.key] = c.reward.state()
             except Exception as exc:
-                self.errors[c.key] = describe(exc)
+                self._fail(c.key, exc)
         self.group_means: dict[str, dict[str, ExactSum]] = {c.key: {} for c in self.components}
         self.group_failures: dict[str, tuple[int, str]] = {}
+        #: Metric key -> (groups where it was undefined, the first reason).
+        self.group_undefined: dict[str, tuple[int, str]] = {}
         self.groups = 0
         self._whole: dict[str, dict[str, float]] | None = None
 
@@ -175,6 +188,10 @@ class MetricsAccumulator:
             for c in self.components:
                 try:
                     values = metric_values(c.reward.compute(group))
+                except MetricUndefined as exc:  # this group has no value: left out of the mean
+                    count, reason = self.group_undefined.get(c.key, (0, ""))
+                    self.group_undefined[c.key] = (count + 1, reason or str(exc))
+                    continue
                 except Exception as exc:
                     failed, first = self.group_failures.get(c.key, (0, ""))
                     first = first or f"group {group[0].group_key!r}: {describe(exc)}"
@@ -188,6 +205,9 @@ class MetricsAccumulator:
         """Fold in another worker's accumulator over the next part of the stream (same pass)."""
         for key, exc in other.errors.items():
             self.errors.setdefault(key, exc)
+            self.states.pop(key, None)
+        for key, reason in other.undefined.items():
+            self.undefined.setdefault(key, reason)
             self.states.pop(key, None)
         for key, state in list(self.states.items()):
             if key not in other.states:  # a later pass ships only the states that have it
@@ -203,6 +223,9 @@ class MetricsAccumulator:
         for key, (failed, first) in other.group_failures.items():
             count, mine_first = self.group_failures.get(key, (0, ""))
             self.group_failures[key] = (count + failed, mine_first or first)
+        for key, (undefined, first) in other.group_undefined.items():
+            count, mine_first = self.group_undefined.get(key, (0, ""))
+            self.group_undefined[key] = (count + undefined, mine_first or first)
         self.groups += other.groups
 
     def split_pass(self) -> MetricsAccumulator:
@@ -210,6 +233,7 @@ class MetricsAccumulator:
         :meth:`MetricState.split_pass`); this accumulator keeps its frozen pass-0 statistics."""
         light = MetricsAccumulator(components=[])
         light.errors = dict(self.errors)
+        light.undefined = dict(self.undefined)
         for key, state in self.states.items():
             if state.current_pass >= 1:
                 light.states[key] = state.split_pass()
@@ -221,7 +245,10 @@ class MetricsAccumulator:
         return {**self.__dict__, "components": []}
 
     def _fail(self, key: str, exc: BaseException) -> None:
-        self.errors[key] = describe(exc)
+        if isinstance(exc, MetricUndefined):  # no honest value on this data: None, with the reason
+            self.undefined[key] = str(exc)
+        else:
+            self.errors[key] = describe(exc)
         self.states.pop(key, None)
 
     def finish_whole(self, progress: Progress | None = None) -> None:
@@ -249,9 +276,15 @@ class MetricsAccumulator:
     def result(self) -> MetricResults:
         self.finish_whole()
         assert self._whole is not None
-        results = MetricResults(errors=dict(self.errors), described=[c.describe() for c in self.components])
+        results = MetricResults(
+            errors=dict(self.errors),
+            described=[c.describe() for c in self.components],
+            undefined=dict(self.undefined),
+        )
         for c in self.components:
             prefix = "" if c.key == c.config.name else f"{c.key}/"
+            if c.key in self.undefined:
+                results.directions[c.key] = _direction(c.reward, c.config.name)
             for name, value in self._whole.get(c.key, {}).items():
                 results.values[prefix + name] = value
                 results.directions[prefix + name] = _direction(c.reward, name)
@@ -264,6 +297,15 @@ class MetricsAccumulator:
             if c.key in self.group_failures:
                 failed, first = self.group_failures[c.key]
                 results.errors[BY_GROUP_PREFIX + c.key] = f"failed on {failed} of {self.groups} groups (first: {first})"
+            if c.key in self.group_undefined:
+                count, reason = self.group_undefined[c.key]
+                if self.group_means[c.key]:  # the mean of the other groups stands: say what it leaves out
+                    results.notes[BY_GROUP_PREFIX + c.key] = (
+                        f"mean of the groups it is defined on; {count} of {self.groups} groups left out: {reason}"
+                    )
+                else:
+                    results.undefined[BY_GROUP_PREFIX + c.key] = f"undefined on every group ({count}): {reason}"
+                    results.directions[BY_GROUP_PREFIX + c.key] = _direction(c.reward, c.config.name)
         return results
 
 
