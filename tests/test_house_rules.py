@@ -38,7 +38,7 @@ def test_cited_test_files_exist(package):
     missing = []
     for path in sorted(package.rglob("*.py")):
         for _, doc in _docstrings(path):
-            for cited in re.findall(r"tests/[\w/]+\.py", doc):
+            for cited in re.findall(r"(?:plugins/[\w-]+/)?tests/[\w/]+\.py", doc):
                 if not any((base / cited).is_file() for base in (ROOT, package.parent)):
                     missing.append(f"{path.relative_to(ROOT)} cites {cited}")
     assert missing == []

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rewardhub.engine import Scorer
+from rewardhub.remote.wire import token_ok
 from rewardhub.serve.batcher import Batcher, DeadlineExceeded, QueueFull, TooLarge
 from rewardhub.serve.http import (
     ClientError,
@@ -37,7 +38,6 @@ from rewardhub.serve.http import (
     json_response,
     parse_json,
     read_body,
-    token_ok,
 )
 from rewardhub.serve.prometheus import ServeMetrics
 from rewardhub.serve.protocols import MODULES
