@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -187,15 +186,13 @@ def test_swift_reward_loop_records_its_step_and_its_gdpo_agrees(tmp_path, monkey
     from swift.rl_core.advantage import compute_advantages
     from swift.rl_core.grpo_algorithm import compute_rewards_per_func
     from swift.rlhf_trainers.utils import resolve_reward_funcs
-    from swift.utils.utils import import_external_file as swift_import
 
     run_dir = tmp_path / "run"
     config = tmp_path / "rewards.yaml"
     config.write_text("rewards: [token_entropy, {name: repetition_penalty, weight: 0.5}]\naggregation: gdpo\n")
     monkeypatch.setenv("REWARDHUB_CONFIG", str(config))
     monkeypatch.setenv("REWARDHUB_RUN_DIR", str(run_dir))
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    swift_import(swift.__file__)
+    swift.register()  # what loading the file with --external_plugins does (tests/test_adapters_swift.py)
     args = swift.grpo_args()
     assert args == ["--reward_funcs", *KEYS, "--reward_weights", "1.0", "0.5", "--scale_rewards", "gdpo"]
     funcs, _ = resolve_reward_funcs(args[1:3])

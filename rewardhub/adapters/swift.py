@@ -39,8 +39,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters.batch import BatchMemo
-from rewardhub.adapters.scorer import Resolution, build, is_config_path, resolve
-from rewardhub.config import ComponentConfig, load_config, parse_components
+from rewardhub.adapters.scorer import Resolution, build, configured, resolve
+from rewardhub.config import ComponentConfig
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.telemetry.trainer_hook import telemetry_for
 from rewardhub.types import Sample, message_content
@@ -67,11 +67,7 @@ def configured_entries(resolution: Resolution | None = None) -> list[ComponentCo
         from rewardhub.host import registry as plugins
 
         return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
-    if resolution.remote:
-        return [ComponentConfig(c.key, c.weight) for c in build(resolution).components]
-    if is_config_path(resolution.rewards):
-        return load_config(resolution.rewards).rewards
-    return parse_components(resolution.rewards, "REWARDHUB_CONFIG")
+    return configured(resolution)[0]
 
 
 class Session:
@@ -207,9 +203,7 @@ def grpo_args(config: Any = None, orms: dict[str, Any] | None = None) -> list[st
     when the config's ``aggregation`` is ``gdpo`` or ``normalize_then_sum``."""
     resolution = resolve(config)
     entries = configured_entries(resolution)
-    aggregation = "sum"
-    if resolution is not None and not resolution.remote and is_config_path(resolution.rewards):
-        aggregation = load_config(resolution.rewards).aggregation
+    aggregation = "sum" if resolution is None else configured(resolution)[1]
     if orms is None:
         try:
             orms = _swift_registry()[1]

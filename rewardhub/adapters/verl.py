@@ -54,7 +54,7 @@ from typing import Any
 
 from rewardhub.adapters.batch import as_column, float_rows
 from rewardhub.adapters.fill import announce, fill_policy
-from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, resolve_scorer, scoring, shared_scorer
+from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, configured, resolve, scoring, shared_scorer
 from rewardhub.engine.results import ScoreBatch
 from rewardhub.telemetry.trainer_hook import telemetry_for
 from rewardhub.types import Sample
@@ -121,10 +121,14 @@ def _record(kwargs: dict[str, Any], batch: ScoreBatch, default_every: int | None
 
 def gdpo_overrides(rewards: Any = None) -> list[str]:
     """verl's Hydra overrides for GDPO over these rewards (names, a config or its path; default:
-    ``$REWARDHUB_CONFIG``): ``algorithm.adv_estimator=gdpo`` and the component keys and weights."""
-    scorer = resolve_scorer(rewards, needs=NEEDS)
-    keys = ",".join(c.key for c in scorer.components)
-    weights = ",".join(repr(float(c.weight)) for c in scorer.components)
+    ``$REWARDHUB_CONFIG``): ``algorithm.adv_estimator=gdpo`` and the component keys and weights
+    (read from the config: no reward is built)."""
+    resolution = resolve(rewards)
+    if resolution is None:
+        raise ValueError(f"rewardhub: no rewards given: {NEEDS}")
+    entries = configured(resolution)[0]
+    keys = ",".join(e.key for e in entries)
+    weights = ",".join(repr(float(e.weight)) for e in entries)
     return [
         "algorithm.adv_estimator=gdpo",
         f"algorithm.gdpo_reward_keys=[{keys}]",
