@@ -203,6 +203,7 @@ def test_swift_reward_loop_records_its_step_and_its_gdpo_agrees(tmp_path, monkey
     [record] = steps(run_dir)
     check_rewards(record, len(TEXTS))
     assert record["step"] == 7 and record["source"] == "ms-swift"
+    assert record["advantage"]["source"] == "rewardhub gdpo"  # the config's aggregation
 
     advantages, _ = compute_advantages(
         per_func, torch.tensor([1.0, 0.5]), num_generations=2, scale_rewards="gdpo"

@@ -92,8 +92,10 @@ class Session:
             remote = self.resolution is not None and self.resolution.remote
             if remote:  # the server's rewards, by key
                 picked = Resolution(list(self.active), self.resolution.url, self.resolution.token)
-            else:
-                picked = Resolution([self.entries[k].to_dict() for k in self.active])
+            else:  # the entries ms-swift built, under the config's aggregation (what telemetry records)
+                aggregation = "sum" if self.resolution is None else configured(self.resolution)[1]
+                rewards = [self.entries[k].to_dict() for k in self.active]
+                picked = Resolution({"rewards": rewards, "aggregation": aggregation})
             self._scorer = build(picked)
         return self._scorer
 
