@@ -35,6 +35,7 @@ WATCH_JS = """() => {
 
 @pytest.mark.slow
 def test_a_tiny_grpo_run_is_watched_live(tmp_path):
+    pytest.importorskip("rewardhub_entropy")  # examples/grpo_trl.py's default rewards name it
     run = tmp_path / "run"
     with dashboard(run) as url, browser_page({"width": 1280, "height": 1000}) as (page, errors):
         page.goto(url + "/")

@@ -226,7 +226,7 @@ def test_the_13a_word_memo_accounting_is_from_above_on_real_text(realdata, monke
 
 
 def test_the_engine_result_cache_is_bounded_by_bytes(monkeypatch):
-    monkeypatch.setattr(engine, "RESULT_CACHE_BYTES", 2 * MiB)
+    monkeypatch.setattr(engine.scorer, "RESULT_CACHE_BYTES", 2 * MiB)
 
     class Length(Reward):
         name = "length_for_memo_test"
@@ -274,14 +274,14 @@ RSS_SCRIPT = textwrap.dedent(
     def response(seed):
         return ' '.join(random.Random(seed).choices(pool, k=120_000))  # about 0.7 MB
 
-    scorer = Scorer(['entropy', 'repetition_penalty', 'diversity_bonus'])
+    scorer = Scorer(['token_entropy', 'repetition_penalty', 'diversity_bonus'])
     scorer.score([Sample(response(-1), prompt='warm-up'), Sample(response(-2), prompt='warm-up')])
     base = peak = rss_mib()
     for batch in range(int(sys.argv[1])):
         samples = [Sample(response(batch * 8 + k), prompt=f'p{batch}') for k in range(8)]
         uncovered([s.response for s in samples], ['en'])
         result = scorer.score(samples)
-        assert all(v is not None for v in result.components['entropy'])
+        assert all(v is not None for v in result.components['token_entropy'])
         del samples, result
         peak = max(peak, rss_mib())
     print(round(base), round(peak), round(rss_mib()))
@@ -299,5 +299,5 @@ def test_scoring_many_large_responses_keeps_the_rss_bounded():
 
 def test_the_default_budgets_are_stated_in_one_place():
     budgets = [tokenizers.TOKEN_MEMO_BYTES, fast13a.WORD_MEMO_BYTES, tokenizers.CHOICE_MEMO_BYTES]
-    budgets += [language.LANGUAGE_MEMO_BYTES, engine.RESULT_CACHE_BYTES, memo.DEFAULT_BYTES]
+    budgets += [language.LANGUAGE_MEMO_BYTES, engine.scorer.RESULT_CACHE_BYTES, memo.DEFAULT_BYTES]
     assert budgets == [128 * MiB, 64 * MiB, 16 * MiB, 16 * MiB, 128 * MiB, 16 * MiB]

@@ -132,11 +132,11 @@ def test_warm_up_loads_every_copy_at_once(on_device):
     [
         ("gpu", "--devices: 'gpu' is not a device"),
         ("cuda:64", "--devices: cuda:64 is not available"),
-        ("cpu,cpu", "--devices: none of the served rewards (entropy) takes a device"),
+        ("cpu,cpu", "--devices: none of the served rewards (token_entropy) takes a device"),
     ],
 )
 def test_bad_devices_stop_serve_with_one_line(devices, message):
-    result = CliRunner().invoke(cli, ["serve", "--rewards", "entropy", "--devices", devices])
+    result = CliRunner().invoke(cli, ["serve", "--rewards", "token_entropy", "--devices", devices])
     assert result.exit_code == 2
     assert message in result.output and len(result.output.strip().splitlines()) == 1
 

@@ -26,6 +26,16 @@ OpenRLHF sends one query per call, so a group-aware reward sees a group of one; 
 ``rewardhub serve``), the rewards are scored there, and ``REWARDHUB_CONFIG`` (names) picks
 some of the served rewards. Simpler still: point ``--remote_rm_url`` at the server's
 ``/get_reward`` (the same shapes, see :mod:`rewardhub.serve.protocols.openrlhf`).
+
+Watching the run: with ``REWARDHUB_RUN_DIR`` set (or ``run_dir=`` when called directly) the
+scored queries are recorded into that run directory (:mod:`rewardhub.telemetry`), one step per
+``REWARDHUB_RECORD_EVERY`` queries (default :data:`RECORD_EVERY`; set it to
+``rollout_batch_size * n_samples_per_prompt`` for one record per OpenRLHF step). Tested in
+``tests/test_telemetry_adapters.py``.
+
+Several rewards: OpenRLHF has no per-component estimator (its ``group_norm`` normalizes the one
+``rewards`` value), so ``rewards`` is the weighted total, and the components ride in
+``extra_logs`` (logged by OpenRLHF, not trained on).
 """
 
 from __future__ import annotations
@@ -38,7 +48,11 @@ from typing import Any
 from rewardhub.adapters.fill import MISSING_KEY, TOTAL_KEY, Policy, announce, fill_policy, fill_rows
 from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, scoring, shared_scorer
 from rewardhub.engine.results import ScoreBatch
+from rewardhub.telemetry.trainer_hook import telemetry_for
 from rewardhub.types import Sample
+
+#: Queries per recorded step where ``REWARDHUB_RECORD_EVERY`` does not say (OpenRLHF sends one per call).
+RECORD_EVERY = 256
 
 #: End-of-turn, end-of-text and padding tokens of common chat templates, stripped from the end
 #: of a decoded query (``REWARDHUB_STOP_TOKENS``, comma-separated, adds more).
@@ -157,8 +171,8 @@ def reward_func(
 
     ``kwargs`` may carry ``rewardhub_config`` (a path, names or a config dict), which beats
     the environment (``REWARDHUB_URL``, then ``REWARDHUB_CONFIG``: the precedence of
-    :mod:`rewardhub.adapters.scorer`), and ``missing_fill`` (else ``REWARDHUB_MISSING_FILL``,
-    else 0.0). A query whose
+    :mod:`rewardhub.adapters.scorer`), ``missing_fill`` (else ``REWARDHUB_MISSING_FILL``,
+    else 0.0), ``run_dir`` and ``record_every`` (else their variables). A query whose
     prompt cannot be found has every value missing.
     """
     fill = fill_policy(kwargs.get("missing_fill"))
@@ -168,6 +182,9 @@ def reward_func(
     found, samples = to_samples(queries, prompts, labels)
     with scoring(scorer):
         batch = scorer.score(samples) if samples else None
+    hook = telemetry_for(kwargs.get("run_dir"), "openrlhf", kwargs.get("record_every"), RECORD_EVERY)
+    if hook is not None and batch is not None:
+        hook.add(batch)
     out = result_lists(len(queries), found, batch, [c.key for c in scorer.components], fill, prompts)
     return {
         "rewards": _tensor(out["rewards"]),

@@ -194,6 +194,22 @@ def scoring(scorer: ScorerLike) -> Iterator[None]:
         yield
 
 
+def configured(resolution: Resolution) -> tuple[list[Any], str]:
+    """The reward entries (:class:`~rewardhub.config.ComponentConfig`) a resolution names and the
+    config's ``aggregation``, without building a reward (no model loads): a server's rewards by
+    key and weight (``sum``: a server's aggregation is its own), a config file's or dict's
+    entries, or names."""
+    from rewardhub.config import ComponentConfig, load_config, parse_components
+
+    if resolution.remote:
+        return [ComponentConfig(c.key, c.weight) for c in build(resolution).components], "sum"
+    if is_config_path(resolution.rewards) or isinstance(resolution.rewards, dict):
+        run = load_config(resolution.rewards)
+        return run.rewards, run.aggregation
+    rewards = resolution.rewards
+    return parse_components(split_names(rewards) if isinstance(rewards, str) else rewards, "rewards"), "sum"
+
+
 def split_names(names: str) -> list[str]:
     return [part.strip() for part in names.split(",") if part.strip()]
 
@@ -205,6 +221,7 @@ __all__ = [
     "Resolution",
     "ScorerLike",
     "clear_shared",
+    "configured",
     "is_config_path",
     "resolve",
     "resolve_scorer",

@@ -16,6 +16,18 @@ under their ``as`` names and with their ``args``. With ``REWARDHUB_URL`` set (a 
 The ORMs ms-swift builds for one run share one scorer, and one scoring pass per batch. The
 responses to one prompt (ms-swift's ``prompt_id``) form a group, so ``diversity_bonus`` works.
 Works with ms-swift 4 (``swift.rewards``) and 3 (``swift.plugin``).
+
+Several rewards: ms-swift takes per-reward lists (one ORM per component, ``--reward_funcs``)
+and normalizes them itself with ``--reward_weights`` and ``--scale_rewards gdpo`` (each
+component within its group, the weighted sum, then over the batch: GDPO);
+:func:`grpo_args` gives those arguments for a config (``gdpo`` when its ``aggregation`` is
+``gdpo`` or ``normalize_then_sum``). A ``None`` is NaN there, left out of the group's mean and
+std (``nanmean``/``nanstd``) and read 0.0 after normalizing.
+
+Watching the run: with ``REWARDHUB_RUN_DIR`` set, every batch ms-swift scores is recorded there
+(:mod:`rewardhub.telemetry`) as the step ``trainer_state.global_step + 1``, with the response
+lengths from ``response_token_ids`` where ms-swift passes them. Tested in
+``tests/test_telemetry_adapters.py``.
 """
 
 from __future__ import annotations
@@ -27,9 +39,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters.batch import BatchMemo
-from rewardhub.adapters.scorer import Resolution, build, is_config_path, resolve
-from rewardhub.config import ComponentConfig, load_config, parse_components
+from rewardhub.adapters.scorer import Resolution, build, configured, resolve
+from rewardhub.config import ComponentConfig
 from rewardhub.engine.results import ScoreBatch
+from rewardhub.telemetry.trainer_hook import telemetry_for
 from rewardhub.types import Sample, message_content
 
 logger = logging.getLogger("rewardhub.swift")
@@ -54,11 +67,7 @@ def configured_entries(resolution: Resolution | None = None) -> list[ComponentCo
         from rewardhub.host import registry as plugins
 
         return [ComponentConfig(name) for name in sorted(plugins.registry().rewards)]
-    if resolution.remote:
-        return [ComponentConfig(c.key, c.weight) for c in build(resolution).components]
-    if is_config_path(resolution.rewards):
-        return load_config(resolution.rewards).rewards
-    return parse_components(resolution.rewards, "REWARDHUB_CONFIG")
+    return configured(resolution)[0]
 
 
 class Session:
@@ -83,13 +92,24 @@ class Session:
             remote = self.resolution is not None and self.resolution.remote
             if remote:  # the server's rewards, by key
                 picked = Resolution(list(self.active), self.resolution.url, self.resolution.token)
-            else:
-                picked = Resolution([self.entries[k].to_dict() for k in self.active])
+            else:  # the entries ms-swift built, under the config's aggregation (what telemetry records)
+                aggregation = "sum" if self.resolution is None else configured(self.resolution)[1]
+                rewards = [self.entries[k].to_dict() for k in self.active]
+                picked = Resolution({"rewards": rewards, "aggregation": aggregation})
             self._scorer = build(picked)
         return self._scorer
 
     def score(self, completions: Sequence[str], kwargs: dict[str, Any]) -> ScoreBatch:
-        return self.memo.get((completions,), lambda: self.scorer.score(to_samples(completions, kwargs)))
+        return self.memo.get((completions,), lambda: self._scored(completions, kwargs))
+
+    def _scored(self, completions: Sequence[str], kwargs: dict[str, Any]) -> ScoreBatch:
+        samples = to_samples(completions, kwargs)
+        batch = self.scorer.score(samples)
+        hook = telemetry_for(None, "ms-swift")
+        if hook is not None:
+            ids = kwargs.get("response_token_ids")
+            hook.record_trl(samples, batch, kwargs, ids if ids is not None and len(ids) == len(samples) else None)
+        return batch
 
 
 def to_samples(completions: Sequence[str], kwargs: dict[str, Any]) -> list[Sample]:
@@ -176,6 +196,26 @@ def register(
         orms[name] = make_orm(name, entry.key, session, base)
         added[name] = entry.key
     return added
+
+
+def grpo_args(config: Any = None, orms: dict[str, Any] | None = None) -> list[str]:
+    """``swift rlhf`` arguments for these rewards (a config file's path, names, or, by default,
+    ``$REWARDHUB_CONFIG``): ``--reward_funcs`` (the ORM names :func:`register` gives them: a name
+    ms-swift already has gets ``rewardhub_``), ``--reward_weights``, and ``--scale_rewards gdpo``
+    when the config's ``aggregation`` is ``gdpo`` or ``normalize_then_sum``."""
+    resolution = resolve(config)
+    entries = configured_entries(resolution)
+    aggregation = "sum" if resolution is None else configured(resolution)[1]
+    if orms is None:
+        try:
+            orms = _swift_registry()[1]
+        except ImportError:
+            orms = {}
+    names = [
+        f"rewardhub_{e.key}" if e.key in orms and not hasattr(orms[e.key], "rewardhub_key") else e.key for e in entries
+    ]
+    args = ["--reward_funcs", *names, "--reward_weights", *(repr(float(e.weight)) for e in entries)]
+    return [*args, "--scale_rewards", "gdpo"] if aggregation != "sum" else args
 
 
 def _forget_own_directory() -> None:

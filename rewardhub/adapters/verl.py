@@ -29,6 +29,21 @@ fails, naming the samples and why); filled components are counted in ``rewardhub
 and the policy in force is printed once at the first call (:mod:`rewardhub.adapters.fill`).
 The total follows the config's ``missing`` policy. Tested in ``tests/test_adapters_verl.py``
 and ``tests/test_adapters_fill.py``.
+
+Several rewards under verl's GDPO (``algorithm.adv_estimator=gdpo``): verl normalizes each key of
+``algorithm.gdpo_reward_keys`` within its group, reading them from ``non_tensor_batch``, where
+its reward managers put every key of the dict ``compute_score`` returns. The component keys
+above are those keys; :func:`gdpo_overrides` gives the Hydra overrides (``adv_estimator``,
+``gdpo_reward_keys``, ``gdpo_reward_weights`` = the configured weights) for a config. verl
+normalizes the *filled* values: a filled 0.0 counts as a real 0.0 there (``group_mean`` keeps
+the group's mean instead). Tested against verl's own ``compute_gdpo_outcome_advantage`` in
+``tests/test_telemetry_adapters.py``.
+
+Watching the run: ``reward_kwargs: {run_dir: runs/verl-1}`` (or ``$REWARDHUB_RUN_DIR``) records
+into that run directory (:mod:`rewardhub.telemetry`): ``compute_score_batch`` one step per call;
+the per-sample forms one step per ``record_every`` samples (``reward_kwargs.record_every``, else
+``$REWARDHUB_RECORD_EVERY``, else :data:`PER_SAMPLE_RECORD_EVERY`: set it to
+``data.train_batch_size * actor_rollout_ref.rollout.n`` for one record per verl step).
 """
 
 from __future__ import annotations
@@ -39,8 +54,13 @@ from typing import Any
 
 from rewardhub.adapters.batch import as_column, float_rows
 from rewardhub.adapters.fill import announce, fill_policy
-from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, scoring, shared_scorer
+from rewardhub.adapters.scorer import CONFIG_ENV, URL_ENV, configured, resolve, scoring, shared_scorer
+from rewardhub.engine.results import ScoreBatch
+from rewardhub.telemetry.trainer_hook import telemetry_for
 from rewardhub.types import Sample
+
+#: Samples per recorded step of the per-sample forms, where nothing else says.
+PER_SAMPLE_RECORD_EVERY = 256
 
 #: ``extra_info`` fields read as the prompt, in order (verl's examples store ``question``).
 PROMPT_FIELDS = ("prompt", "question", "query", "instruction")
@@ -88,7 +108,32 @@ def compute_score(
     sample = to_sample(data_source, solution_str, ground_truth, extra_info)
     with scoring(scorer):
         batch = scorer.score([sample])
+    _record(kwargs, batch, PER_SAMPLE_RECORD_EVERY)
     return float_rows(batch, fill)[0]
+
+
+def _record(kwargs: dict[str, Any], batch: ScoreBatch, default_every: int | None) -> None:
+    """Hand the batch to this process's verl telemetry hook, when ``run_dir`` (or the variable) says."""
+    hook = telemetry_for(kwargs.get("run_dir"), "verl", kwargs.get("record_every"), default_every)
+    if hook is not None:
+        hook.add(batch)
+
+
+def gdpo_overrides(rewards: Any = None) -> list[str]:
+    """verl's Hydra overrides for GDPO over these rewards (names, a config or its path; default:
+    ``$REWARDHUB_CONFIG``): ``algorithm.adv_estimator=gdpo`` and the component keys and weights
+    (read from the config: no reward is built)."""
+    resolution = resolve(rewards)
+    if resolution is None:
+        raise ValueError(f"rewardhub: no rewards given: {NEEDS}")
+    entries = configured(resolution)[0]
+    keys = ",".join(e.key for e in entries)
+    weights = ",".join(repr(float(e.weight)) for e in entries)
+    return [
+        "algorithm.adv_estimator=gdpo",
+        f"algorithm.gdpo_reward_keys=[{keys}]",
+        f"algorithm.gdpo_reward_weights=[{weights}]",
+    ]
 
 
 async def compute_score_async(
@@ -131,4 +176,5 @@ def compute_score_batch(
     scorer = scorer_for(kwargs)
     with scoring(scorer):
         batch = scorer.score(samples)
+    _record(kwargs, batch, None)
     return float_rows(batch, fill)

@@ -95,11 +95,25 @@ def _is_local(host: str) -> bool:
     metavar="DEV,...",
     help="One copy of the model rewards per device (cuda:0,cuda:1; cpu,cpu); each batch goes to the least-loaded copy.",
 )
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Record what is scored into this run directory (steps.jsonl, samples/) and show it at /dashboard.",
+)
+@click.option(
+    "--record-every",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    metavar="N",
+    help="With --run-dir: one recorded step per N samples scored (all endpoints).",
+)
 @options.missing()
 @click.pass_obj
 def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     """Serve rewards over HTTP: native /v1/score, OpenRLHF /get_reward, slime /slime,
-    NeMo-Gym /verify, plus /health, /v1/rewards and /metrics.
+    NeMo-Gym /verify, plus /health, /v1/rewards and /metrics (and /dashboard with --run-dir).
 
     \b
     rewardhub serve --rewards entropy,repetition_penalty:0.5
@@ -137,6 +151,8 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
         max_request_samples=opts["max_request_samples"],
         body_timeout=opts["body_timeout"],
         shutdown_timeout=opts["shutdown_timeout"],
+        run_dir=opts["run_dir"],
+        record_every=opts["record_every"],
     )
     app = create_app(scorer, options)
     keys = ", ".join(c.key for c in scorer.components)
@@ -201,6 +217,7 @@ def _build_scorer(opts: dict[str, Any], block: tuple[str, ...], devices: list[st
             return Scorer(  # so it never holds up the event loop
                 rewards,
                 missing=run.missing,
+                aggregation=run.aggregation,
                 timeout=opts["timeout"],
                 tokenize=run.tokenize,
                 block=block,

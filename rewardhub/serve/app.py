@@ -11,6 +11,11 @@ server sets :attr:`app.state.stopping`), bodies still arriving are refused at on
 batcher scores what is queued (for at most ``shutdown_timeout`` seconds), then the rewards
 close and their worker processes stop. Tested in ``tests/test_serve.py`` and
 ``tests/test_serve_attacks.py``.
+
+With ``run_dir`` (``serve --run-dir``) every scored request is recorded there, a step per
+``record_every`` samples (the rest as a last step at shutdown, after the queue has drained), and
+the live dashboard of that directory is mounted at ``/dashboard`` under the same token
+(:mod:`rewardhub.telemetry.dashboard`). Tested in ``tests/test_serve_telemetry.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from rewardhub.engine import Scorer
 from rewardhub.remote.wire import token_ok
@@ -72,6 +77,10 @@ class ServeOptions:
     shutdown_timeout: float = 60.0
     #: Budget of the rewards that report costs (``None``: their own; 0: batch by count only).
     max_batch_tokens: int | None = None
+    #: Record every scored request into this run directory (``None``: no recording).
+    run_dir: str | None = None
+    #: Samples per recorded step.
+    record_every: int = 256
 
     @property
     def max_body_bytes(self) -> int:
@@ -95,6 +104,10 @@ def create_app(scorer: Scorer | Replicas, options: ServeOptions | None = None) -
     if isinstance(scorer, Replicas):
         scorer.observe = metrics.observe_replica
     service = Service(scorer, batcher, metrics)
+    if options.run_dir is not None:
+        from rewardhub.telemetry.trainer_hook import StepTelemetry
+
+        service.telemetry = StepTelemetry(options.run_dir, "serve", record_every=options.record_every)
     stopping = asyncio.Event()  # set by the server as it begins to shut down
 
     async def metrics_endpoint(body: Any, service: Service, deadline: float | None) -> Response:
@@ -108,6 +121,10 @@ def create_app(scorer: Scorer | Replicas, options: ServeOptions | None = None) -
     ]
     metrics_route = _endpoint("/metrics", metrics_endpoint, service, options, stopping)
     routes.append(Route("/metrics", metrics_route, methods=["GET"]))
+    if options.run_dir is not None:
+        from rewardhub.telemetry.dashboard import dashboard_app
+
+        routes.append(Mount("/dashboard", dashboard_app(options.run_dir, token=options.token)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,6 +141,8 @@ def create_app(scorer: Scorer | Replicas, options: ServeOptions | None = None) -
                     "rewardhub serve: batches still running after %gs; stopping the rewards", options.shutdown_timeout
                 )
             await asyncio.to_thread(scorer.close)  # (stops the rewards' worker processes, and a call in them)
+            if service.telemetry is not None:
+                await asyncio.to_thread(service.telemetry.close)  # the last, partial step
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service

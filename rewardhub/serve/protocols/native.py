@@ -2,6 +2,8 @@
 
 A sample is a row as ``eval`` reads it from JSONL, so the results equal ``eval``'s rows for
 the same samples. Errors name the field: ``samples[3].response: ...``, ``rewards[0]: ...``.
+Under a group-normalized ``aggregation`` each row also has ``advantage`` (over the request's
+samples: :func:`rewardhub.serve.service.request_advantages`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ async def score(body: Any, service: Service, deadline: float | None) -> dict[str
     keys = pick_rewards(body.get("rewards"), service)
     samples = [to_sample(row, f"samples[{i}]", i) for i, row in enumerate(rows)]
     batch = await service.score(samples, deadline, "/v1/score")
-    return {"results": result_rows(batch, keys, service.missing)}
+    rows = result_rows(batch, keys, service.missing)
+    if batch.advantages is not None:
+        for row, advantage in zip(rows, batch.advantages, strict=True):
+            row["advantage"] = advantage
+    return {"results": rows}
 
 
 ROUTES = (("/v1/score", "POST", score),)

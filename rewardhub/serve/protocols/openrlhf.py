@@ -25,6 +25,13 @@ template included, and ignores ``prompts``):
   without a value, or a query whose prompt is not found in it) reads 0.0 and is counted in
   ``extra_logs["rewardhub_missing"]``.
 
+Under a group-normalized ``aggregation`` (``normalize_then_sum``, ``gdpo``) the answer adds
+``advantages``, one per query (``null`` for a query whose prompt is not found, or whose group has
+no other query in the request), beside the unchanged ``rewards`` (the weighted total): OpenRLHF
+reads only ``rewards``, ``scores`` and ``extra_logs`` and has no per-component estimator, and its
+executor posts one query per request, so no request of OpenRLHF's holds a whole group: the field
+is for clients that post whole groups (see ``docs/telemetry.md``).
+
 Tested in ``tests/test_serve.py``, ``tests/test_serve_chat_markup.py`` and, with OpenRLHF's own
 client and a reward model, ``plugins/rewardhub-rm/tests/test_rm_serve_openrlhf.py``.
 """
@@ -158,7 +165,13 @@ async def get_reward(body: Any, service: Service, deadline: float | None) -> dic
         field, _, reason = str(exc).partition(": ")
         raise field_error(field, reason + " (prompts: required to find the response inside each query)") from None
     batch = await service.score(samples, deadline, "/get_reward") if samples else None
-    return result_lists(len(queries), found, batch, service.keys)
+    out = result_lists(len(queries), found, batch, service.keys)
+    if service.aggregation != "sum":
+        advantages: list[float | None] = [None] * len(queries)
+        for j, i in enumerate(found):
+            advantages[i] = batch.advantages[j] if batch is not None and batch.advantages is not None else None
+        out["advantages"] = advantages
+    return out
 
 
 ROUTES = (("/get_reward", "POST", get_reward),)
