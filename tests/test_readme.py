@@ -40,7 +40,10 @@ def test_every_plugin_distribution_is_installed_by_the_test_command():
 def test_the_main_job_command_runs_eval_on_evaldata():
     """The main job's set-up command, its ``rewardhub eval`` part run for real here (the
     install part is what ``.ci/run`` does on a fresh machine)."""
-    [main_job] = [b.strip() for b in bash_blocks() if "rewardhub eval evaldata" in b and b.startswith("python3")]
+    jobs = [b.strip() for b in bash_blocks() if "rewardhub eval evaldata" in b and b.startswith("python3")]
+    [main_job] = [b for b in jobs if "download.pytorch.org" not in b]
+    [cpu_job] = [b for b in jobs if "download.pytorch.org" in b]  # the same job with CPU torch first
+    assert cpu_job.replace(" .venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu &&", "") == main_job
     install, _, run = main_job.rpartition(" && ")
     assert install.startswith("python3 -m venv .venv && .venv/bin/pip install -e . ")
     for plugin in ("rewardhub-entropy", "rewardhub-safety", "rewardhub-semantic"):
