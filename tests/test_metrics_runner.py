@@ -18,14 +18,15 @@ NGRAM_METRICS = ["distinct", "distinct_avg", "repetition", "ngram_entropy", "sel
 
 def test_each_set_is_tokenized_once_for_all_ngram_metrics(monkeypatch):
     built: list[int] = []
-    original = hashed.HashedChunk.__init__
+    original = hashed.HashedChunk._start
 
-    def spy(self, token_lists, texts=()):
-        built.append(len(token_lists))
-        original(self, token_lists, texts)
+    def spy(self, text_hashes, lengths, flat):
+        built.append(len(lengths))
+        original(self, text_hashes, lengths, flat)
 
-    monkeypatch.setattr(hashed.HashedChunk, "__init__", spy)
+    monkeypatch.setattr(hashed.HashedChunk, "_start", spy)
     hashed._CHUNKS.clear()
+    hashed.TEXT_HASHES.clear()
     samples = read_samples(EVALDATA / "chat_en.jsonl")
     compute_metrics(NGRAM_METRICS, samples, by_group=True)
     groups = {s.group_key for s in samples}

@@ -36,8 +36,10 @@ from collections.abc import Iterable, Sequence
 
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
-from rewardhub.metrics.hashed import HashedChunk, TopCounts, grow
-from rewardhub.metrics.ngrams import NgramCorpus, as_orders
+from rewardhub.metrics.hash_sets import TopCounts
+from rewardhub.metrics.hashed import HashedChunk, count_pairs, grow
+from rewardhub.metrics.ngram_tables import NgramTables
+from rewardhub.metrics.ngrams import as_orders
 
 #: The orders self-BLEU is offered for (Texygen reports 2..5).
 SELF_BLEU_ORDERS = range(2, 6)
@@ -45,24 +47,30 @@ SELF_BLEU_ORDERS = range(2, 6)
 EPSILON = 0.1
 
 
-def clipped_matches(corpus: NgramCorpus, k: int) -> np.ndarray:
-    """For each response as hypothesis: its n-gram matches of order ``k`` against all the other
-    responses, clipped as BLEU clips them (the numerator of NLTK's modified precision)."""
-    # an n-gram that occurs once in the corpus matches nothing: leave those out early
-    ids, responses, counts = corpus.counts_per_response(k, repeated_only=True)
-    if len(ids) == 0:
-        return np.zeros(corpus.size)
-    size = int(ids.max()) + 1
-    top = np.zeros(size, dtype=np.int64)
-    np.maximum.at(top, ids, counts)
-    at_top = counts == top[ids]
-    holders = np.bincount(ids[at_top], minlength=size)  # responses holding the top count
-    below = np.zeros(size, dtype=np.int64)
-    np.maximum.at(below, ids[~at_top], counts[~at_top])
-    # the largest count among the *other* responses: the top one, unless this response is
-    # its only holder, in which case the largest count below it (0 if nobody else has it)
-    best_other = np.where(at_top & (holders[ids] == 1), below[ids], top[ids])
-    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=corpus.size)
+def top_counts(chunk: HashedChunk, k: int) -> TopCounts:
+    """Pass 0 over one chunk: the :class:`TopCounts` of its n-grams of order ``k``."""
+    table = TopCounts()
+    hashes, _, counts = chunk.counts_per_response(k)
+    table.add(hashes, counts)
+    return table
+
+
+def clipped_matches(chunk: HashedChunk, k: int, table: TopCounts | None = None) -> np.ndarray:
+    """For each response of ``chunk`` as hypothesis: its n-gram matches of order ``k`` against
+    all the other responses (of the whole set ``table`` was folded from; by default the chunk
+    itself), clipped as BLEU clips them (the numerator of NLTK's modified precision)."""
+    table = top_counts(chunk, k) if table is None else table
+    if table.pruned:  # count only the n-grams another response may share (the second pass)
+        hashes, responses = chunk.grams(k)
+        maybe = table.candidates(hashes)
+        hashes, responses, counts = count_pairs(hashes[maybe], responses[maybe], chunk.size)
+    else:
+        hashes, responses, counts = chunk.counts_per_response(k)
+    top, holders, below = table.lookup(hashes)  # sorted hashes: a merge-like binary search
+    # the largest count among the *other* responses: the top one, unless this response is its
+    # only holder, in which case the largest count below it (0 if nobody else has the n-gram)
+    best_other = np.where((counts == top) & (holders == 1), below, top)
+    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=chunk.size)
 
 
 def closest_other_length(lengths: np.ndarray, histogram: np.ndarray | None = None) -> np.ndarray:
@@ -84,19 +92,20 @@ def closest_other_length(lengths: np.ndarray, histogram: np.ndarray | None = Non
 
 
 def self_bleu_scores(
-    token_lists: Sequence[Sequence[str]] | NgramCorpus, n: int | Iterable[int] = 4
+    token_lists: Sequence[Sequence[str]] | HashedChunk, n: int | Iterable[int] = 4
 ) -> dict[int, np.ndarray]:
-    """Each response's BLEU-n against all the others, for every order in ``n``.
+    """Each response's BLEU-n against all the others, for every order in ``n``: what
+    :class:`SelfBleuState`'s two passes compute, over one chunk (the same bits).
 
     Equal (to float rounding) to ``sentence_bleu(others, hyp, (1/n,)*n, method1)`` per
     response. Needs at least two responses.
     """
-    corpus = token_lists if isinstance(token_lists, NgramCorpus) else NgramCorpus(token_lists)
+    chunk = token_lists if isinstance(token_lists, HashedChunk) else HashedChunk(token_lists)
     orders = as_orders(n)
-    if corpus.size < 2:
-        raise ValueError(f"self-BLEU needs at least two responses, got {corpus.size}")
-    matches = {k: clipped_matches(corpus, k) for k in range(1, max(orders) + 1)}
-    return bleu_scores(corpus.lengths, closest_other_length(corpus.lengths), matches, orders)
+    if chunk.size < 2:
+        raise ValueError(f"self-BLEU needs at least two responses, got {chunk.size}")
+    matches = {k: clipped_matches(chunk, k) for k in range(1, max(orders) + 1)}
+    return bleu_scores(chunk.lengths, closest_other_length(chunk.lengths), matches, orders)
 
 
 def bleu_scores(
@@ -152,24 +161,20 @@ class SelfBleuState(NgramState):
     def __init__(self, metric: SelfBleu):
         super().__init__(metric)
         self.orders = metric.orders
-        self.tables = {k: TopCounts() for k in range(1, max(self.orders) + 1)}
+        #: pass 0: the n-gram tables (shared in a run); pass 1: ``tables``, what can match
+        self.ngrams: NgramTables | None = NgramTables()
+        self.ngrams.need(range(1, max(self.orders) + 1), top=True)
+        self.tables: dict[int, TopCounts] = {}
         self.lengths = np.zeros(0, dtype=np.int64)  # histogram: responses of each length
         self.scores: dict[int, list[np.ndarray]] = {k: [] for k in self.orders}
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
         if pass_ == 0:
-            for k, table in self.tables.items():
-                hashes, _, counts = chunk.counts_per_response(k)
-                table.add(hashes, counts)
+            assert self.ngrams is not None
+            self.ngrams.fold(chunk)
             self._add_lengths(np.bincount(chunk.lengths))
             return
-        matches = {}
-        for k, table in self.tables.items():
-            hashes, responses, counts = chunk.counts_per_response(k)
-            top, holders, below = table.lookup(hashes)
-            # the largest count among the *other* responses (see clipped_matches)
-            best_other = np.where((counts == top) & (holders == 1), below, top)
-            matches[k] = np.bincount(responses, weights=np.minimum(counts, best_other), minlength=chunk.size)
+        matches = {k: clipped_matches(chunk, k, table) for k, table in self.tables.items()}
         ref = closest_other_length(chunk.lengths, self.lengths) if self.count >= 2 else chunk.lengths
         for k, values in bleu_scores(chunk.lengths, ref, matches, self.orders).items():
             self.scores[k].append(values)
@@ -184,8 +189,8 @@ class SelfBleuState(NgramState):
 
     def merge(self, other: SelfBleuState) -> None:
         if self.current_pass == 0:
-            for k, table in self.tables.items():
-                table.merge(other.tables[k])
+            assert self.ngrams is not None and other.ngrams is not None
+            self.ngrams.merge(other.ngrams)
             self._add_lengths(other.lengths)
         else:  # pass 1: the tables are the same frozen copy; only the scores add up
             for k in self.orders:
@@ -194,14 +199,15 @@ class SelfBleuState(NgramState):
     def split_pass(self) -> SelfBleuState:
         light = SelfBleuState.__new__(SelfBleuState)
         light.__dict__.update(self.__dict__)
-        light.tables = {}
+        light.tables, light.ngrams = {}, None
         light.scores, self.scores = self.scores, {k: [] for k in self.orders}
         return light
 
     def start_pass(self, pass_: int) -> None:
         super().start_pass(pass_)
-        for table in self.tables.values():
-            table.compact()
+        if self.ngrams is not None:  # frozen from now on: keep only what can match
+            self.tables = {k: self.ngrams.top_counts(k) for k in range(1, max(self.orders) + 1)}
+            self.ngrams = None  # (the other metrics sharing them keep theirs)
 
     def result(self) -> dict[str, float]:
         size = self.count
