@@ -16,7 +16,7 @@ occurrence: count 1; top 1, one holder, nothing below) apart, in a key-only arra
 
 Rows arrive in any order and repeated, chunk by chunk or from another table (``merge``). Each
 batch is reduced on arrival (sorted, duplicates combined) and waits in a pending list, which is
-folded in once it outnumbers half the table: the pending rows are reduced together,
+folded in once it outnumbers a quarter of the table: the pending rows are reduced together,
 then merged into the table by binary search (rows already there are combined in place, new ones
 inserted in one pass). A stream of C chunks therefore costs O(total log total), never
 O(C x table), and folding needs about one more copy of one column at a time, never an argsort
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from rewardhub.lazy import np
 
-#: Pending rows are folded in once they exceed both half the table and this many.
+#: Pending rows are folded in once they exceed both a quarter of the table and this many.
 MIN_FOLD = 1 << 16
 #: Bits of a hash's prefix in :meth:`TopCounts.candidates`' bitmap (a 1 MB look-up table).
 PREFIX_BITS = 20
@@ -66,6 +66,22 @@ def _find(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         return np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=bool)
     at = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
     return at, keys[at] == hashes
+
+
+class _Insertion:
+    """``np.insert`` of rows at sorted positions ``where`` into arrays of ``size`` rows, with
+    the destinations worked out once for all the columns."""
+
+    def __init__(self, where: np.ndarray, size: int):
+        self.dest = where + np.arange(len(where))
+        self.old = np.ones(size + len(where), dtype=bool)
+        self.old[self.dest] = False
+
+    def __call__(self, array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        out = np.empty(len(self.old), dtype=array.dtype)
+        out[self.dest] = rows
+        out[self.old] = array
+        return out
 
 
 class Sum:
@@ -251,10 +267,10 @@ class _SortedTable:
                 rich = ~is_unit
                 keys, values = keys[rich], [v[rich] for v in values]
         if len(keys):
-            where = np.searchsorted(self.keys, keys)
-            self.keys = np.insert(self.keys, where, keys)
+            insert = _Insertion(np.searchsorted(self.keys, keys), len(self.keys))
+            self.keys = insert(self.keys, keys)
             for (name, _), column in zip(self.columns, values):
-                setattr(self, name, np.insert(getattr(self, name), where, column))
+                setattr(self, name, insert(getattr(self, name), column))
 
     def lookup_values(self, hashes: np.ndarray) -> Columns:
         """The columns of each of ``hashes`` (the unit row for a hash held once, zeros for a
