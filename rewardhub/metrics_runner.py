@@ -3,7 +3,11 @@
 :class:`MetricsAccumulator` is what ``eval`` (local or Ray) and :func:`compute_metrics` drive:
 
 - the whole set: one mergeable state per metric (:mod:`rewardhub.metrics.state`), fed chunk by
-  chunk, once per pass the metric needs (self-BLEU: two); states of other workers ``merge``;
+  chunk, once per pass the metric needs (self-BLEU: two); states of other workers ``merge``.
+  A chunk is folded in pieces of about :data:`PIECE_CHARS` characters, each by every state in
+  turn (so the n-gram states share one hashed piece and its size is bounded); the n-gram
+  metrics of one tokenizer share one set of n-gram tables
+  (:func:`~rewardhub.metrics.ngram_tables.share_tables`), folded and merged once;
 - ``by_group``: each group, once complete, is computed on its own and its values folded into
   exact running means (:class:`ExactSum`: the same bits in any order, so a distributed run
   gives what a local one gives); no group's samples are kept after it is folded;
@@ -14,7 +18,8 @@
 
 Third-party metrics that only implement ``compute(samples)`` run through
 :class:`~rewardhub.metrics.state.CollectingState`, which keeps their samples (O(rows)).
-Tested in ``tests/test_metrics_runner.py`` and ``tests/test_metric_states.py``.
+Tested in ``tests/test_metrics_runner.py``, ``tests/test_metric_states.py`` and
+``tests/test_ngram_states_oracle.py`` (shared tables, pickled and merged as Ray does).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ hashes of each order and the total count (8 bytes per distinct n-gram, in
 metrics of the same tokenizer);
 ``distinct_avg`` keeps, per n-gram total, the number of responses and the sum of their
 distinct counts (integers: O(longest response), not O(rows)).
+Tested in ``tests/test_metrics_distinct.py`` and ``tests/test_ngram_states_oracle.py``.
 """
 
 from __future__ import annotations

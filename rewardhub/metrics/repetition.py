@@ -12,6 +12,7 @@ No responses at all: every value is 0.0.
 State: seq-rep shares ``distinct_avg``'s integer table; exact duplicates need the set of
 the responses' 64-bit text hashes (8 bytes per distinct response: the one part of this state
 that grows with the run; two different texts collide with probability about 2**-64).
+Tested in ``tests/test_metrics_repetition.py`` and ``tests/test_ngram_states_oracle.py``.
 """
 
 from __future__ import annotations

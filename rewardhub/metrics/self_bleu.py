@@ -22,11 +22,18 @@ order: NLTK's denominator is then ``max(1, 0) = 1``) counts ``0.1 / denominator`
 brevity penalty is ``exp(1 - r / h)`` when ``h <= r``.
 
 As a mergeable state it takes two passes (:class:`SelfBleuState`): pass 0 folds every
-chunk's (n-gram, response) counts into one :class:`~rewardhub.metrics.hashed.TopCounts` table
-per order (top count, holders, next count: 20 bytes per distinct n-gram) and a histogram of
-response lengths; pass 1 scores each hypothesis of each chunk against those frozen tables and
-keeps its score (8 bytes per hypothesis and order: what sampling hypotheses needs, and what
-makes the mean the same bits as scoring the whole set at once).
+chunk's (n-gram, response) counts into the n-gram tables of orders 1..n
+(:class:`~rewardhub.metrics.ngram_tables.NgramTables`, shared in a run with distinct, EAD and
+entropy: 8 bytes per n-gram seen once, 20 more for the others' top count, holders and next
+count) and a histogram of response lengths. Between the passes the tables are frozen into
+look-up tables of the n-grams another response shares (the rest can match nothing), with a
+1 MB bitmap of their hash prefixes, so pass 1 counts (n-gram, response) pairs only for the
+n-grams that may match. Pass 1 scores each hypothesis of each chunk against those tables
+and keeps its score (8 bytes per hypothesis and order: what sampling hypotheses needs, and
+what makes the mean the same bits as scoring the whole set at once).
+:func:`self_bleu_scores` runs the same arithmetic over one chunk. Tested in
+``tests/test_metrics_self_bleu.py`` (against NLTK) and ``tests/test_ngram_states_oracle.py``
+(the state fed in chunks, against NLTK and the dense-id oracle).
 """
 
 from __future__ import annotations
