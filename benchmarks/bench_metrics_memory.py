@@ -1,7 +1,7 @@
 """Peak memory of ``rewardhub eval --metrics builtin --rewards none``, before and after; writes
 benchmarks/README_metrics_memory.md.
 
-    python benchmarks/bench_metrics_memory.py          # about 10 minutes on 2 cores
+    python benchmarks/bench_metrics_memory.py          # about 15 minutes on 2 cores
 
 Every run is a fresh process; its peak RSS and CPU seconds come from ``os.wait4``. The input is
 the 5,635 alpaca_eval answers (all 7 files), given 1, 2 and 4 times on the command line (the
@@ -45,7 +45,7 @@ def main() -> None:
     times = [int(t) for t in args.times.split(",")]
     start_load = os.getloadavg()[0]
     runs: dict[tuple[str, int], Run] = {}
-    groups: dict[tuple[str, str], Run] = {}
+    groups: dict[tuple[str, str, int], Run] = {}
     with scratch_worktree(BEFORE) as before:
         trees = {"before": before, "after": ROOT}
         for t in times:
@@ -53,11 +53,18 @@ def main() -> None:
                 runs[side, t] = run_eval(tree, [*files * t, "--metrics", "builtin", "--rewards", "none"])
         for label, metrics in GROUPS.items():
             for side, tree in trees.items():
-                groups[side, label] = run_eval(tree, [*files, "--metrics", metrics, "--rewards", "none"])
+                for t in (times[0], times[-1]):
+                    groups[side, label, t] = run_eval(tree, [*files * t, "--metrics", metrics, "--rewards", "none"])
     rows = json.loads(runs["after", times[0]].stdout)["n"]
-    same = (
-        json.loads(runs["after", times[0]].stdout)["metrics"] == json.loads(runs["before", times[0]].stdout)["metrics"]
-    )
+    after_values = json.loads(runs["after", times[0]].stdout)["metrics"]
+    before_values = json.loads(runs["before", times[0]].stdout)["metrics"]
+    differ = {k: abs(after_values[k] - v) / abs(v) for k, v in before_values.items() if after_values.get(k) != v}
+    if after_values.keys() != before_values.keys():
+        same = f"no, the keys differ: {sorted(after_values.keys() ^ before_values.keys())}"
+    elif differ:
+        same = "all but " + ", ".join(f"`{k}` (relative difference {d:.1e})" for k, d in sorted(differ.items()))
+    else:
+        same = "all of them"
     lines = [
         header("Metrics memory: `eval --metrics builtin` over the alpaca_eval answers", sys.argv),
         f"Machine: {os.cpu_count()} cores, load average (1 min) {start_load:.1f} at the start, "
@@ -80,14 +87,16 @@ def main() -> None:
         "",
         f"Values of the x1 run that are the same bits in both trees: {same}.",
         "",
-        "## Where the peak comes from (x1, one group of the builtin metrics per run)",
+        f"## Where the peak comes from: one group of the builtin metrics per run, x{times[0]} and x{times[-1]}",
         "",
-        "| metrics | before: peak RSS | after: peak RSS | after: CPU |",
-        "|---|---:|---:|---:|",
+        f"| metrics | before x{times[0]} | before x{times[-1]} | after x{times[0]} | after x{times[-1]} "
+        f"| after x{times[0]}: CPU |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for label in GROUPS:
-        b, a = groups["before", label], groups["after", label]
-        lines.append(f"| {label} | {b.peak_mib:,.0f} MiB | {a.peak_mib:,.0f} MiB | {a.cpu:.1f} s |")
+        peaks = [groups[side, label, t].peak_mib for side in ("before", "after") for t in (times[0], times[-1])]
+        cpu = groups["after", label, times[0]].cpu
+        lines.append(f"| {label} | " + " | ".join(f"{p:,.0f} MiB" for p in peaks) + f" | {cpu:.1f} s |")
     lines.append("")
     text = "\n".join(lines)
     print(text)

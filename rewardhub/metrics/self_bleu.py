@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
-from rewardhub.metrics.hash_sets import TopCounts
+from rewardhub.metrics.hash_sets import TopCounts, run_starts
 from rewardhub.metrics.hashed import HashedChunk, count_pairs, grow
 from rewardhub.metrics.ngram_tables import NgramTables
 from rewardhub.metrics.ngrams import as_orders
@@ -54,19 +54,12 @@ SELF_BLEU_ORDERS = range(2, 6)
 EPSILON = 0.1
 
 
-def top_counts(chunk: HashedChunk, k: int) -> TopCounts:
-    """Pass 0 over one chunk: the :class:`TopCounts` of its n-grams of order ``k``."""
-    table = TopCounts()
-    hashes, _, counts = chunk.counts_per_response(k)
-    table.add(hashes, counts)
-    return table
-
-
 def clipped_matches(chunk: HashedChunk, k: int, table: TopCounts | None = None) -> np.ndarray:
     """For each response of ``chunk`` as hypothesis: its n-gram matches of order ``k`` against
     all the other responses (of the whole set ``table`` was folded from; by default the chunk
     itself), clipped as BLEU clips them (the numerator of NLTK's modified precision)."""
-    table = top_counts(chunk, k) if table is None else table
+    if table is None:  # the chunk is the whole set: its own rows give every n-gram's statistics
+        return _own_matches(chunk, k)
     if table.pruned:  # count only the n-grams another response may share (the second pass)
         hashes, responses = chunk.grams(k)
         maybe = table.candidates(hashes)
@@ -74,10 +67,36 @@ def clipped_matches(chunk: HashedChunk, k: int, table: TopCounts | None = None) 
     else:
         hashes, responses, counts = chunk.counts_per_response(k)
     top, holders, below = table.lookup(hashes)  # sorted hashes: a merge-like binary search
+    return _clipped(responses, counts, top, holders, below, chunk.size)
+
+
+def _clipped(
+    responses: np.ndarray, counts: np.ndarray, top: np.ndarray, holders: np.ndarray, below: np.ndarray, size: int
+) -> np.ndarray:
     # the largest count among the *other* responses: the top one, unless this response is its
     # only holder, in which case the largest count below it (0 if nobody else has the n-gram)
     best_other = np.where((counts == top) & (holders == 1), below, top)
-    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=chunk.size)
+    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=size)
+
+
+def _own_matches(chunk: HashedChunk, k: int) -> np.ndarray:
+    """:func:`clipped_matches` of a chunk that is the whole set, from its (n-gram, response)
+    rows alone: only the n-grams of two or more responses can match, and their statistics are
+    reductions over their runs of rows (the same integers as the tables, so the same bits)."""
+    hashes, responses, counts = chunk.counts_per_response(k)
+    starts = run_starts(hashes)
+    lengths = np.diff(np.r_[starts, len(hashes)])
+    shared = np.repeat(lengths > 1, lengths)
+    responses, counts, lengths = responses[shared], counts[shared], lengths[lengths > 1]
+    if not len(counts):
+        return np.zeros(chunk.size)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    top = np.maximum.reduceat(counts, starts)
+    at_top = counts == np.repeat(top, lengths)
+    holders = np.add.reduceat(at_top.astype(np.int32), starts)
+    below = np.maximum.reduceat(np.where(at_top, 0, counts), starts)
+    spread = [np.repeat(v, lengths) for v in (top, holders, below)]
+    return _clipped(responses, counts, *spread, chunk.size)
 
 
 def closest_other_length(lengths: np.ndarray, histogram: np.ndarray | None = None) -> np.ndarray:
