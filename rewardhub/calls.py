@@ -11,18 +11,40 @@ Promises (tested in ``tests/test_engine_calls.py``):
   in the background: that is reported (a :class:`RewardTimeoutWarning` and a count in
   :attr:`RewardCaller.timeouts`), and until it ends the reward is not called again: its next
   batches fail at once with a clear error, so threads and models never pile up;
+- an *isolated* reward (``pure_python`` and isolated by the scorer: see
+  :mod:`rewardhub.isolation`) runs in worker processes instead, where the timeout holds even
+  for a call that never lets go of the GIL: the call is stopped (its process killed), not
+  abandoned; if it cannot run in a process it stays in this thread path, with a warning;
 - the output may be any sequence of the right length (a list, a tuple, a numpy array, a
-  1-d tensor), not a string or a mapping.
+  1-d tensor), not a string or a mapping;
+- a timeout is a positive, finite number of seconds or ``None`` (:func:`check_timeout`, the
+  one check for ``Scorer``, ``eval --timeout`` and ``serve --timeout``).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from rewardhub.isolation import MAX_PROCESSES, ProcessPool, WorkerUnavailable, recipes
 from rewardhub.types import Sample
+
+
+def check_timeout(value: Any, name: str = "timeout") -> float | None:
+    """``value`` as a timeout in seconds (``None``: no limit); ``ValueError`` unless it is a
+    positive, finite number (0 would fail every call, a negative one would wait forever)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value}")
+    return seconds
 
 
 class RewardTimeoutWarning(RuntimeWarning):
@@ -34,14 +56,46 @@ class RewardBusyError(RuntimeError):
 
 
 class RewardCaller:
-    """Calls one reward (``key`` names it in messages) under the promises in the module doc."""
+    """Calls one reward (``key`` names it in messages) under the promises in the module doc.
 
-    def __init__(self, key: str, reward: Any, timeout: float | None):
-        self.key, self.reward, self.timeout = key, reward, timeout
+    ``isolate``: ``None`` runs a ``pure_python`` reward in worker processes while a timeout is
+    set, ``True`` always, ``False`` never; ``build`` says how a worker builds the reward again
+    when it cannot be pickled (see :func:`rewardhub.isolation.recipes`).
+    """
+
+    def __init__(
+        self,
+        key: str,
+        reward: Any,
+        timeout: float | None,
+        isolate: bool | None = False,
+        build: dict[str, Any] | None = None,
+    ):
+        self.key, self.reward, self.timeout = key, reward, check_timeout(timeout)
         self.lock = None if getattr(reward, "thread_safe", True) else threading.Lock()
-        self.timeouts = 0  # calls that timed out
+        self.isolate, self.build = isolate, build
+        self.timeouts = 0  # calls that timed out (in a thread; the pool counts its own)
         self._abandoned: list[threading.Thread] = []
         self._state = threading.Lock()
+        self._pool: ProcessPool | None = None
+        self._unavailable = False  # no worker process can run this reward: threads it is
+
+    @property
+    def isolated(self) -> bool:
+        """Whether calls run in worker processes (see the class doc)."""
+        if self._unavailable or not getattr(self.reward, "pure_python", False) or self.isolate is False:
+            return False
+        return self.isolate is True or self.timeout is not None
+
+    @property
+    def timed_out(self) -> int:
+        """Calls that timed out, in threads or in worker processes."""
+        return self.timeouts + (self._pool.timeouts if self._pool is not None else 0)
+
+    def close(self) -> None:
+        """Stop this reward's worker processes, if it has any."""
+        if self._pool is not None:
+            self._pool.close()
 
     def running_abandoned(self) -> int:
         """How many timed-out calls of this reward are still running."""
@@ -51,6 +105,17 @@ class RewardCaller:
 
     def call(self, batch: Sequence[Sample]) -> list[Any]:
         """``reward.score(batch)`` checked to give one entry per sample, as a list."""
+        if self.isolated:
+            try:
+                return self._call_isolated(batch)
+            except WorkerUnavailable as exc:
+                self._unavailable = True
+                warnings.warn(
+                    f"reward {self.key!r} runs in a thread, not a worker process ({exc}): a timeout "
+                    "cannot stop a call of it that holds the GIL",
+                    RewardTimeoutWarning,
+                    stacklevel=2,
+                )
         if self.running_abandoned():
             raise RewardBusyError(
                 f"not called: an earlier call of {self.key!r} timed out and is still running "
@@ -62,6 +127,14 @@ class RewardCaller:
             with self.lock:
                 return as_list(self.reward.score(batch), len(batch))
         return self._call_with_timeout(batch, self.timeout)
+
+    def _call_isolated(self, batch: Sequence[Sample]) -> list[Any]:
+        with self._state:
+            if self._pool is None:
+                size = MAX_PROCESSES if self.lock is None else 1
+                self._pool = ProcessPool(self.key, recipes(self.reward, self.build), size)
+            pool = self._pool
+        return as_list(pool.call(batch, self.timeout), len(batch))
 
     def _call_with_timeout(self, batch: Sequence[Sample], timeout: float) -> list[Any]:
         lock = self.lock

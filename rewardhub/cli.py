@@ -30,8 +30,9 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "rewards": ("rewardhub.commands.listing:rewards_command", "List the installed rewards."),
     "metrics": ("rewardhub.commands.listing:metrics_command", "List the installed corpus metrics."),
     "serve": ("rewardhub.serve.command:serve_command", "Serve the rewards over HTTP to trainers that score remotely."),
-    "compare": ("rewardhub.compare.command:compare_command", "Did B change from A? Deltas with bootstrap intervals."),
+    "compare": ("rewardhub.compare.command:compare_command", "Did B change from A? Deltas with confidence intervals."),
     "report": ("rewardhub.compare.command:report_command", "One self-contained HTML page of a run or a comparison."),
+    "dashboard": ("rewardhub.telemetry.command:dashboard_command", "Watch a training run's RUN_DIR live in a browser."),
 }
 
 EXIT_INTERRUPTED = 130

@@ -8,6 +8,7 @@ The file shape is the one ms-swift users already write::
       - {name: toxicity, as: toxicity_strict, args: {threshold: 0.2}}
     metrics: [distinct, {name: self_bleu, args: {n: 4}}]
     missing: skip
+    aggregation: sum          # or normalize_then_sum, gdpo (rewardhub.aggregation)
 
 ``as`` gives a second name, so one reward can run twice with different args.
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 MISSING_POLICIES = ("skip", "renormalize", "propagate")
+AGGREGATIONS = ("sum", "normalize_then_sum", "gdpo")  # (the math: rewardhub.aggregation)
 MAX_CONFIG_BYTES = 1 << 20
 MAX_CONFIG_NODES = 100_000
 MAX_CONFIG_DEPTH = 32
@@ -64,6 +66,7 @@ class RunConfig:
     metrics: list[ComponentConfig] = field(default_factory=list)
     missing: str = "skip"
     tokenize: str | None = None
+    aggregation: str = "sum"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class RunConfig:
             "metrics": [c.to_dict() for c in self.metrics],
             "missing": self.missing,
             "tokenize": self.tokenize,
+            "aggregation": self.aggregation,
         }
 
 
@@ -216,12 +220,15 @@ def load_config(source: str | Path | dict[str, Any]) -> RunConfig:
         data = source
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the top level must be a mapping with 'rewards' and/or 'metrics'")
-    unknown = set(data) - {"rewards", "metrics", "missing", "tokenize"}
+    unknown = set(data) - {"rewards", "metrics", "missing", "tokenize", "aggregation"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level field(s) {sorted(map(str, unknown))}")
     missing = data.get("missing", "skip")
     if missing not in MISSING_POLICIES:
         raise ConfigError(f"{where}: 'missing' must be one of {', '.join(MISSING_POLICIES)}")
+    aggregation = data.get("aggregation", "sum")
+    if aggregation not in AGGREGATIONS:
+        raise ConfigError(f"{where}: 'aggregation' must be one of {', '.join(AGGREGATIONS)}")
     tokenize = data.get("tokenize")
     if tokenize is not None and not isinstance(tokenize, str):
         raise ConfigError(f"{where}: 'tokenize' must be a string such as 'auto', '13a' or 'hf:NAME'")
@@ -230,4 +237,5 @@ def load_config(source: str | Path | dict[str, Any]) -> RunConfig:
         parse_components(data.get("metrics"), f"{where}: metrics"),
         missing,
         tokenize,
+        aggregation,
     )

@@ -12,30 +12,42 @@ Promises (each has a test in ``tests/test_engine.py``):
   and an error land on exactly the samples it failed on, and nothing else stops;
 - an optional per-call timeout that fails exactly the samples of the call that timed out,
   and never calls a reward again while its timed-out call still runs (:mod:`rewardhub.calls`);
+  it holds for every kind of reward: a ``pure_python`` one (which holds the GIL, so no thread
+  can time it) runs, while a timeout is set, in worker processes where the call is stopped
+  (:mod:`rewardhub.isolation`, tested in ``tests/test_engine_timeouts.py``); without a timeout
+  it stays in the calling thread;
 - ``SystemExit`` or ``KeyboardInterrupt`` raised inside a reward's ``score()`` is that reward's
   failure (recorded), while a real Ctrl-C still stops the run (:mod:`rewardhub.interrupts`);
 - per-component values plus a weighted total under a stated policy for missing components,
-  and never a NaN: a non-finite value is a failure of that sample.
+  and never a NaN: a non-finite value is a failure of that sample;
+- with ``aggregation`` ``normalize_then_sum`` or ``gdpo``, each sample's group-decoupled
+  advantage over the call's batch (:mod:`rewardhub.aggregation`, ``tests/test_aggregation.py``);
+- the results kept across calls (``cache_size``) stay within a byte budget per reward
+  (``tests/test_memo_bytes.py``).
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rewardhub.aggregation import advantages, check_aggregation, weighted_total
 from rewardhub.build import Component, build_rewards
-from rewardhub.calls import RewardBusyError, RewardCaller, as_list
+from rewardhub.calls import RewardBusyError, RewardCaller, as_list, check_timeout
 from rewardhub.config import MISSING_POLICIES
 from rewardhub.interrupts import PLUGIN_EXITS, is_user_interrupt, sigints, watching_sigint
+from rewardhub.isolation import WorkerRaised, build_recipe
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, approx_bytes, budget, key_bytes
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample, Score
 
 Batch = list[list[int]]  # a batch is a list of units (one sample, or one whole group)
+#: The bytes each reward's result cache may hold (``REWARDHUB_RESULT_CACHE_MB``).
+RESULT_CACHE_BYTES = budget("result_cache", 128 * MiB)
+_NOT_CACHED = object()
 
 
 class Scorer:
@@ -52,11 +64,20 @@ class Scorer:
       ``sum(all weights) / sum(present weights)``;
     - ``"propagate"``: the total is ``None``.
 
+    ``aggregation`` (``"sum"``, ``"normalize_then_sum"`` or ``"gdpo"``) says whether each
+    :meth:`score` also computes group-decoupled advantages (``ScoreBatch.advantages``); see
+    :mod:`rewardhub.aggregation`.
     Under every policy a sample with no component value at all gets a ``None`` total.
     ``skip_unbuildable=True`` leaves out (and lists in :attr:`skipped`) rewards that cannot be
     built without args, for the "every installed reward" default.
-    ``cache_size`` keeps that many results per reward across calls (useful when scoring a
-    file in chunks); within one call identical samples are always scored once.
+    ``cache_size`` keeps at least that many recent results per reward across calls (useful
+    when scoring a file in chunks), within :data:`RESULT_CACHE_BYTES` per reward (the samples'
+    texts it keeps alive are counted: :mod:`rewardhub.memo`); within one call identical samples
+    are always scored once.
+    ``timeout`` (seconds, or ``None``) bounds each call of a reward. ``isolate`` says where a
+    ``pure_python`` reward runs: ``None`` (default) in worker processes while a timeout is set,
+    else in the calling thread; ``True`` always in worker processes (what ``rewardhub serve``
+    uses, so that no reward can hold up its event loop); ``False`` never.
     """
 
     def __init__(
@@ -70,7 +91,12 @@ class Scorer:
         tokenize: str | None = None,
         block: Iterable[str] = (),
         skip_unbuildable: bool = False,
+        isolate: bool | None = None,
+        aggregation: str = "sum",
     ):
+        timeout = check_timeout(timeout)
+        self.aggregation = check_aggregation(aggregation)
+        block = tuple(block)
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
         #: With ``skip_unbuildable``, the rewards that could not be built, ``{key: why}``.
@@ -84,13 +110,15 @@ class Scorer:
                 raise ValueError(f"weights: no reward {key!r} in this scorer")
             match[0].weight = float(weight)
         self.missing = missing
-        self._callers = {c.key: RewardCaller(c.key, c.reward, timeout) for c in self.components}
+        self._callers = {
+            c.key: RewardCaller(c.key, c.reward, timeout, isolate, build_recipe(c, tokenize, block))
+            for c in self.components
+        }
         self.timeout = timeout
         self.cache_size = cache_size
-        self._cache: dict[str, OrderedDict[tuple[Any, ...], Score | None]] = {
-            c.key: OrderedDict() for c in self.components
+        self._cache: dict[str, RecentMemo[tuple[Any, ...], Score | None]] = {
+            c.key: RecentMemo(max(1, cache_size), max_bytes=RESULT_CACHE_BYTES) for c in self.components
         }
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Scorer:
@@ -100,6 +128,7 @@ class Scorer:
         run = config if isinstance(config, RunConfig) else load_config(config)
         kwargs.setdefault("missing", run.missing)
         kwargs.setdefault("tokenize", run.tokenize)
+        kwargs.setdefault("aggregation", run.aggregation)
         return cls(run.rewards, **kwargs)
 
     @property
@@ -109,14 +138,16 @@ class Scorer:
 
     @timeout.setter
     def timeout(self, value: float | None) -> None:
+        value = check_timeout(value)
         self._timeout = value
         for caller in self._callers.values():
             caller.timeout = value
 
     @property
     def timeouts(self) -> dict[str, int]:
-        """Per reward, how many calls timed out so far (their threads could not be stopped)."""
-        return {key: caller.timeouts for key, caller in self._callers.items() if caller.timeouts}
+        """Per reward, how many calls timed out so far (in threads or worker processes)."""
+        counts = {key: caller.timed_out for key, caller in self._callers.items()}
+        return {key: n for key, n in counts.items() if n}
 
     def running_abandoned(self) -> dict[str, int]:
         """Per reward, how many timed-out calls are still running in the background."""
@@ -140,15 +171,19 @@ class Scorer:
 
     def _score(self, samples: list[Sample]) -> ScoreBatch:
         groups = self._groups(samples)
-        threaded = [c for c in self.components if c.reward.thread_safe and not getattr(c.reward, "pure_python", False)]
+        threaded = [c for c in self.components if self._threaded(c)]
         inline = [c for c in self.components if c not in threaded]
         results: dict[str, tuple[list[Score | None], list[str | None]]] = {}
         if threaded and len(threaded) + len(inline) > 1:
             with ThreadPoolExecutor(max_workers=len(threaded), thread_name_prefix="rewardhub") as pool:
-                futures = {c.key: pool.submit(self._run, c, samples, groups) for c in threaded}
-                for c in inline:
-                    results[c.key] = self._run(c, samples, groups)
-                results.update({k: f.result() for k, f in futures.items()})
+                try:
+                    futures = {c.key: pool.submit(self._run, c, samples, groups) for c in threaded}
+                    for c in inline:
+                        results[c.key] = self._run(c, samples, groups)
+                    results.update({k: f.result() for k, f in futures.items()})
+                except BaseException:  # Ctrl-C: stop the worker processes the threads wait on
+                    self._stop_workers()
+                    raise
         else:
             for c in self.components:
                 results[c.key] = self._run(c, samples, groups)
@@ -171,8 +206,20 @@ class Scorer:
         return self._assemble(samples, {c.key: o for c, o in zip(self.components, outcomes)})
 
     def close(self) -> None:
+        self._stop_workers()
         for c in self.components:
             c.reward.close()
+
+    def _stop_workers(self) -> None:
+        for caller in self._callers.values():
+            caller.close()
+
+    def _threaded(self, c: Component) -> bool:
+        """Whether ``c`` gets a thread of its own in :meth:`score`: it waits on a model, the
+        network, or (isolated) a worker process; a ``pure_python`` one in this process does not."""
+        if self._callers[c.key].isolated:
+            return True
+        return bool(c.reward.thread_safe) and not getattr(c.reward, "pure_python", False)
 
     def __enter__(self) -> Scorer:
         return self
@@ -205,8 +252,9 @@ class Scorer:
             key = s.key(reward.inputs)
             if key not in first:
                 first[key] = i
-                if self.cache_size and key in cache:
-                    cached[i] = cache[key]
+                hit = cache.get(key, _NOT_CACHED) if self.cache_size else _NOT_CACHED
+                if hit is not _NOT_CACHED:
+                    cached[i] = hit
             owner[i] = first[key]
         todo = [[i] for i in first.values() if i not in cached]
         keys = {i: k for k, i in first.items()}
@@ -242,11 +290,9 @@ class Scorer:
         return [values[o] for o in owner], [errors[o] for o in owner]
 
     def _remember(self, key: str, new: dict[tuple[Any, ...], Score | None]) -> None:
-        with self._cache_lock:
-            cache = self._cache[key]
-            cache.update(new)
-            while len(cache) > self.cache_size:
-                cache.popitem(last=False)
+        # bytes: the key's texts, the value, the slot
+        entries = [(k, v, key_bytes(k) + _result_bytes(v) + ENTRY_OVERHEAD) for k, v in new.items()]
+        self._cache[key].put_many(entries)
 
     def _score_batch(self, c: Component, samples, batch: Batch, values, errors) -> None:
         indices = [i for unit in batch for i in unit]
@@ -303,23 +349,12 @@ class Scorer:
                 if e is not None:
                     errors[i][c.key] = e
         totals = [self._total({k: col[i] for k, col in components.items()}) for i in range(len(samples))]
-        return ScoreBatch(samples, components, infos, errors, totals, self.weights)
+        groups = [s.group_key for s in samples] if self.aggregation != "sum" else []
+        advantage = advantages(components, self.weights, groups, aggregation=self.aggregation, missing=self.missing)
+        return ScoreBatch(samples, components, infos, errors, totals, self.weights, advantage, self.aggregation)
 
     def _total(self, row: dict[str, float | None]) -> float | None:
         return weighted_total(row, self.weights, self.missing)
-
-
-def weighted_total(row: dict[str, float | None], weights: dict[str, float], missing: str) -> float | None:
-    """The weighted total of one sample's components ``row`` under the ``missing`` policy
-    (see :class:`Scorer`); ``weights`` has a weight for every key of ``row``."""
-    present = {k: v for k, v in row.items() if v is not None}
-    if not present or (missing == "propagate" and len(present) < len(row)):
-        return None
-    total = sum(weights[k] * v for k, v in present.items())
-    if missing == "renormalize" and len(present) < len(row):
-        got = sum(weights[k] for k in present)
-        total = total * sum(weights[k] for k in row) / got if got else total
-    return float(total) if math.isfinite(total) else None
 
 
 def _pack(units: list[list[int]], size: int) -> list[Batch]:
@@ -348,6 +383,18 @@ def _store(indices: list[int], out: Sequence[Any], values, errors) -> None:
             values[i] = normalize(raw)
         except (TypeError, ValueError, _SampleError) as exc:
             errors[i] = str(exc)
+
+
+#: A Score with an empty ``info``: the object, its attributes and a float.
+_SCORE_BYTES = approx_bytes(Score(0.5))
+_EMPTY_DICT_BYTES = approx_bytes({})
+
+
+def _result_bytes(value: Score | None) -> int:
+    """What a remembered result keeps alive (its ``info`` measured only when it has one)."""
+    if value is None:
+        return 0
+    return _SCORE_BYTES + (approx_bytes(value.info) - _EMPTY_DICT_BYTES if value.info else 0)
 
 
 def normalize(raw: Any) -> Score | None:
@@ -379,4 +426,5 @@ def _fail(indices: list[int], errors: list[str | None], message: str) -> None:
 
 
 def _message(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    kind = exc.kind if isinstance(exc, WorkerRaised) else type(exc).__name__
+    return f"{kind}: {exc}"

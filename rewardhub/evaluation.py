@@ -5,12 +5,16 @@ The run, in order (each step's promise is tested in ``tests/test_eval_trust.py``
 and ``tests/test_backend_ray.py``):
 
 1. **Configuration** (:func:`resolve_config`): the config file, overridden by ``--rewards`` /
-   ``--metrics`` (or the presets ``none``, ``builtin``, ``all``); by default every installed
-   reward and metric. A weighted total exists only when the user chose the rewards and their
+   ``--metrics`` (or the presets ``none``, ``builtin``, ``all``). With neither (and no config)
+   every installed metric, and every installed reward that applies to the data
+   (:mod:`rewardhub.defaults`: decided on the first rows, before scoring); naming only
+   ``--metrics`` runs no rewards, naming only ``--rewards`` computes the host's own metrics
+   (cheap: no model). A weighted total exists only when the user chose the rewards and their
    weights: the default shows components side by side, since unrelated scales do not add up.
 2. **Checks before any work**: inputs exist and are files or streams (a stream cannot be
    resumed: it cannot be fingerprinted), ``-o`` is a regular file that is not an input in a
-   writable directory, its lock is free, and every tokenizer named can be loaded.
+   writable directory, its lock is free, and every tokenizer named can be loaded (fast, also
+   offline: see :mod:`rewardhub.text.tokenizers`).
 3. **Rows**, as a stream (:mod:`rewardhub.backends.local`, or :mod:`rewardhub.backends.ray`):
    read, scored in chunks through one :class:`~rewardhub.Scorer` (whole groups per chunk when
    a reward is group-aware), journaled chunk by chunk, and folded into the summary and the
@@ -21,18 +25,21 @@ and ``tests/test_backend_ray.py``):
 5. **Output**: the sidecar with the provenance (the configuration each reward *resolved* to
    after scoring, metric versions and distributions, the tokenizers ``auto`` chose), then
    ``OUT`` by an atomic rename.
+
+Every phase is reported to ``progress`` with counts (:mod:`rewardhub.progress`; tested in
+``tests/test_eval_progress.py``); the defaults in ``tests/test_eval_defaults.py``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rewardhub import plugins
+from rewardhub import defaults, plugins
 from rewardhub.backends.local import RowSource, score_locally
 from rewardhub.config import ComponentConfig, ConfigError, RunConfig, load_config, parse_components
 from rewardhub.engine import Scorer
@@ -48,16 +55,14 @@ from rewardhub.io import (
     sidecar_path,
 )
 from rewardhub.io.provenance import provenance
+from rewardhub.io.reader import count_records
 from rewardhub.metrics_runner import MetricsAccumulator
+from rewardhub.progress import Progress, silent
 from rewardhub.summary import SummaryBuilder
 
 CHUNK_SIZE = 512
 #: Whole-value presets of ``--rewards`` / ``--metrics``.
 PRESETS = ("none", "builtin", "all")
-
-#: ``progress(phase, done, total)``: phases ``reading``, ``loading models`` (the first chunk,
-#: while lazy models load), ``scoring``, ``metrics``; ``total`` is None where unknown.
-Progress = Callable[[str, int, "int | None"], None]
 
 
 @dataclass
@@ -93,29 +98,38 @@ class EvalOptions:
 @dataclass
 class EvalResult:
     """The summary (the ``--json`` document), skipped rows, failed metrics, the output written,
-    and warnings for people (rewards left out of a default run)."""
+    warnings for people (rewards that cannot be built without args), and the rewards a default
+    run left out because they do not apply to the data (``{name: why}``)."""
 
     summary: dict[str, Any]
     skipped: list[InputError] = field(default_factory=list)
     metric_errors: dict[str, str] = field(default_factory=dict)
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    #: Per metric, a line for readers of its values (``Metric.note``), printed under the table.
+    metric_notes: dict[str, str] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class ResolvedConfig:
-    """The run's configuration, and whether the user chose the rewards (then it has a total)."""
+    """The run's configuration, whether the user chose the rewards (then it has a total), and
+    whether the rewards are the default's (narrowed to the data before the run)."""
 
     run: RunConfig
     with_total: bool
     warnings: list[str] = field(default_factory=list)
+    default_rewards: bool = False
 
 
 # -- 1. configuration ---------------------------------------------------------------------------
 
 
 def resolve_config(options: EvalOptions) -> ResolvedConfig:
-    """The run's config: the file, overridden by explicit lists; everything installed by default."""
+    """The run's config: the file, overridden by explicit lists. Without a config file, what
+    is not named follows what is: nothing named, every installed reward (narrowed to the data
+    by :func:`evaluate_files`) and metric; only metrics named, no rewards; only rewards named,
+    the host's own metrics (``builtin``: cheap, no model). ``none`` names nothing."""
     run = load_config(options.config) if options.config else RunConfig()
     warnings: list[str] = []
     rewards = _choose(options.rewards, "reward", "--rewards", options.block, warnings)
@@ -125,13 +139,26 @@ def resolve_config(options: EvalOptions) -> ResolvedConfig:
     if metrics is not None:
         run.metrics = metrics
     chose_rewards = options.config is not None or rewards is not None
-    if not chose_rewards:
-        run.rewards = _preset("all", "reward", options.block, warnings)
-    if options.config is None and rewards is None and metrics is None:
-        run.metrics = _preset("all", "metric", options.block, warnings)
+    default_rewards = False
+    if options.config is None:
+        if rewards is None:
+            default_rewards = _names_nothing(options.metrics)
+            run.rewards = _preset("all", "reward", options.block, warnings) if default_rewards else []
+        if metrics is None:
+            preset = "all" if _names_nothing(options.rewards) else "builtin"
+            run.metrics = _preset(preset, "metric", options.block, warnings)
     run.missing = options.missing or run.missing
     run.tokenize = options.tokenize or run.tokenize
-    return ResolvedConfig(run, chose_rewards and bool(run.rewards), warnings)
+    return ResolvedConfig(run, chose_rewards and bool(run.rewards), warnings, default_rewards)
+
+
+def _names_nothing(value: Sequence[Any] | str | None) -> bool:
+    """Whether a ``--rewards``/``--metrics`` value names nothing: absent, ``none`` or empty."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == "none"
+    return len(value) == 0
 
 
 def _choose(value: Sequence[Any] | str | None, kind: str, flag: str, block: Sequence[str], warnings: list[str]):
@@ -210,7 +237,8 @@ def check_tokenizers(run: RunConfig) -> None:
 def evaluate_files(
     paths: Sequence[str | Path], options: EvalOptions | None = None, progress: Progress | None = None
 ) -> EvalResult:
-    """Score ``paths`` as ``rewardhub eval`` does, reporting each phase to ``progress``."""
+    """Score ``paths`` as ``rewardhub eval`` does, reporting each phase to ``progress``
+    (:mod:`rewardhub.progress`)."""
     options = options or EvalOptions()
     paths = [str(p) for p in paths]
     resolved = resolve_config(options)
@@ -218,13 +246,22 @@ def evaluate_files(
     output = None
     if options.output is not None:
         output = check_output(options.output, paths, also=[sidecar_path(options.output)])
+    left_out: dict[str, str] = {}
+    if resolved.default_rewards:  # on the data, before any scoring
+        peeked = defaults.peek(paths, options.prompt_field, options.response_field)
+        resolved.run.rewards, left_out = defaults.applicable(resolved.run.rewards, peeked, options.block)
     check_tokenizers(resolved.run)
     with output_lock(output) if output else nullcontext():
-        return _evaluate(paths, options, resolved, output, progress or _silent)
+        result = _evaluate(paths, options, resolved, output, progress or silent)
+    result.left_out = left_out
+    return result
 
 
-def _silent(phase: str, done: int, total: int | None) -> None:
-    pass
+def count_rows(paths: Sequence[str]) -> int | None:
+    """How many rows the inputs hold at most (:func:`~rewardhub.io.reader.count_records`),
+    ``None`` when a stream (or a file that cannot be read) makes it unknown."""
+    counts = [count_records(p) for p in paths]
+    return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
 
 
 def _evaluate(
@@ -235,7 +272,10 @@ def _evaluate(
         raise ConfigError("--resume is not supported with --backend ray yet: run again without it, or use local")
     if options.backend == "ray" and any(is_stream(p) for p in paths):
         raise ConfigError("--backend ray reads files: write the stream to a file first")
-    progress("reading", 0, None)
+    progress("reading", 0, len(paths))
+    # the rows to expect: for the progress bar, and the bound a resumed journal is checked against
+    total = count_rows(paths) if progress is not silent or options.resume else None
+    progress("reading", len(paths), len(paths))
     source = RowSource(paths, options)
     scorer = Scorer(
         run.rewards,
@@ -248,18 +288,25 @@ def _evaluate(
     writer = fingerprint = None
     if output is not None:  # (the fingerprint hashes every input: only a journal needs it)
         fingerprint = _fingerprint(paths, source.layouts(), options, resolved, scorer)
-        writer = ResumableWriter(output, fingerprint, resume=options.resume)
+        writer = ResumableWriter(output, fingerprint, resume=options.resume, max_rows=total)
     directions = {c.key: getattr(c.reward, "higher_is_better", True) for c in scorer.components}
     summary = SummaryBuilder([c.key for c in scorer.components], with_total=resolved.with_total, directions=directions)
     metrics = MetricsAccumulator(
-        run.metrics, by_group=options.by_group, tokenize=run.tokenize, sample=options.sample, seed=options.seed
+        run.metrics,
+        by_group=options.by_group,
+        tokenize=run.tokenize,
+        sample=options.sample,
+        seed=options.seed,
+        block=options.block,  # a --disable'd plugin stays out of the metrics too
     )
     tokenizers: Counter = Counter()
     try:
         if options.backend == "ray":
             from rewardhub.backends.evaluate_ray import evaluate_on_ray
 
-            evaluate_on_ray(paths, options, resolved, scorer, source, writer, summary, metrics, tokenizers)
+            evaluate_on_ray(
+                paths, options, resolved, scorer, source, writer, summary, metrics, tokenizers, progress, total
+            )
         else:
             score_locally(
                 source,
@@ -272,8 +319,9 @@ def _evaluate(
                 metrics,
                 tokenizers,
                 progress,
+                total,
             )
-        progress("metrics", 0, None)
+        metrics.finish_whole(progress)
         metric_results = metrics.result()
         rewards_used = scorer.describe()  # after scoring: what each reward resolved to
     except BaseException:
@@ -300,7 +348,9 @@ def _evaluate(
             },
         )
         writer.finish(source.count, sidecar_path(output), document)
-    return EvalResult(result, reader.skipped, metric_results.errors, output, resolved.warnings)
+    return EvalResult(
+        result, reader.skipped, metric_results.errors, output, resolved.warnings, metric_notes=metric_results.notes
+    )
 
 
 def _fingerprint(

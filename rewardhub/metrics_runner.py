@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 from rewardhub.build import Component, build_metrics
 from rewardhub.metrics.ngram_tables import share_tables
 from rewardhub.metrics.state import MetricState
+from rewardhub.progress import Listener, Progress, listening
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
 
@@ -55,6 +57,8 @@ class MetricResults:
     errors: dict[str, str] = field(default_factory=dict)
     directions: dict[str, bool | None] = field(default_factory=dict)
     described: list[dict[str, Any]] = field(default_factory=list)
+    #: Per metric key, its ``Metric.note()`` (e.g. the range to expect), for metrics with values.
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 class ExactSum:
@@ -161,11 +165,12 @@ class MetricsAccumulator:
         sample: int | None = None,
         seed: int | None = None,
         components: Sequence[Component] | None = None,
+        block: Sequence[str] = (),
     ):
         self.components = list(
             components
             if components is not None
-            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed)
+            else build_metrics(metrics, tokenize=tokenize, sample=sample, seed=seed, block=block)
         )
         self.by_group = by_group
         self.errors: dict[str, str] = {}
@@ -187,17 +192,25 @@ class MetricsAccumulator:
         """How many passes over the stream the whole-set states need (1 or 2)."""
         return max((s.passes for s in self.states.values()), default=1)
 
-    def add(self, samples: Sequence[Sample], pass_: int = 0) -> None:
+    def add(self, samples: Sequence[Sample], pass_: int = 0, progress: Progress | None = None) -> None:
         """Fold one chunk of the whole set into pass ``pass_`` of every state that has it, piece
-        by piece (:data:`PIECE_CHARS`; any cut gives the same values, by the states' contract)."""
+        by piece (:data:`PIECE_CHARS`; any cut gives the same values, by the states' contract).
+        ``progress`` hears ``("metric NAME", 0, None)`` as each metric starts on a piece, and
+        what that metric reports itself (an embedding metric embeds here)."""
         self._whole = None  # a running result (a trainer asking after each step) is recomputed
         for piece in pieces(samples, PIECE_CHARS):
             for tables in self.shared_tables:
                 tables.next_piece()
             for key, state in list(self.states.items()):
                 if pass_ < state.passes:
+                    listener = _metric_listener(progress, key)
                     try:
-                        state.add(piece, pass_)
+                        if listener is None:
+                            state.add(piece, pass_)
+                            continue
+                        listener(0, None)  # names the metric at work
+                        with listening(listener):
+                            state.add(piece, pass_)
                     except Exception as exc:  # one broken metric never takes the others down
                         self._fail(key, exc)
 
@@ -268,19 +281,28 @@ class MetricsAccumulator:
         self.errors[key] = _describe(exc)
         self.states.pop(key, None)
 
-    def finish_whole(self) -> None:
+    def finish_whole(self, progress: Progress | None = None) -> None:
         """Compute the whole-set values now (after the last pass). Optional: :meth:`result`
         does it otherwise; calling it first lets a metric that remembers work on a set (the
-        semantic metrics' embeddings) do the whole set in one batch before the groups."""
+        semantic metrics' embeddings) do the whole set in one batch before the groups.
+        ``progress`` hears ``("metrics", done, of)`` per metric, and ``("metric NAME", ...)``
+        from a metric that reports its own (:func:`rewardhub.progress.report`)."""
         if self._whole is not None:
             return
         release_free_memory()
         self._whole = {}
-        for key, state in list(self.states.items()):
+        states = list(self.states.items())
+        for done, (key, state) in enumerate(states):
+            if progress is not None:
+                progress("metrics", done, len(states))
+            listener = _metric_listener(progress, key)
             try:
-                self._whole[key] = metric_values(state.result())
+                with listening(listener) if listener is not None else nullcontext():
+                    self._whole[key] = metric_values(state.result())
             except Exception as exc:
                 self._fail(key, exc)
+        if progress is not None:
+            progress("metrics", len(states), len(states))
 
     def result(self) -> MetricResults:
         self.finish_whole()
@@ -294,10 +316,34 @@ class MetricsAccumulator:
             for name, total in self.group_means[c.key].items():
                 results.values[BY_GROUP_PREFIX + prefix + name] = total.mean()
                 results.directions[BY_GROUP_PREFIX + prefix + name] = _direction(c.reward, name)
+            note = _note(c.reward) if self._whole.get(c.key) or self.group_means[c.key] else None
+            if note:
+                results.notes[c.key] = note
             if c.key in self.group_failures:
                 failed, first = self.group_failures[c.key]
                 results.errors[BY_GROUP_PREFIX + c.key] = f"failed on {failed} of {self.groups} groups (first: {first})"
         return results
+
+
+def _note(metric: Any) -> str | None:
+    note = getattr(metric, "note", None)
+    try:
+        text = note() if callable(note) else None
+    except Exception:  # a note is a courtesy: it never costs a metric its values
+        return None
+    return text if isinstance(text, str) and text.strip() else None
+
+
+def _metric_listener(progress: Progress | None, key: str) -> Listener | None:
+    """What a metric's own :func:`rewardhub.progress.report` calls reach: ``progress`` as
+    ``("metric KEY", done, total)``."""
+    if progress is None:
+        return None
+
+    def listener(done: int, total: int | None) -> None:
+        progress(f"metric {key}", done, total)
+
+    return listener
 
 
 def _direction(metric: Any, key: str) -> bool | None:

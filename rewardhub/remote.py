@@ -9,12 +9,21 @@
 
 Every adapter takes it where it takes a Scorer (``reward_funcs(url=...)`` for TRL, and so on).
 
-Promises (tested in ``tests/test_remote.py`` against a real server that fails on purpose):
+Promises (tested in ``tests/test_remote.py`` against a real server that fails on purpose, and
+in ``tests/test_remote_attacks.py`` against real servers that drip bytes or send bad values):
 
 - retries with exponential backoff and jitter on connection errors, timeouts and 5xx; a 503's
   ``Retry-After`` is honoured; any other 4xx is final at once (the request itself is wrong);
-- one overall deadline per call (``timeout``): no call hangs past it, whatever the server does,
-  and the server is told the remaining budget so it stops working for a client that gave up;
+- one overall deadline per call (``timeout``): no call hangs past it, whatever the server does
+  (one that answers a byte a second included: each request runs in the client's own event loop
+  thread under :func:`asyncio.wait_for`, as httpx advises for a total timeout), and the server
+  is told the remaining budget so it stops working for a client that gave up;
+- what the server sends is checked as the engine checks a reward's output: a value that is
+  not a finite number (``NaN``, ``1e999``, ``true``, a string) is ``None`` with the error for
+  that sample and reward, and the total is then computed here from the valid values (the
+  server's ``missing`` policy); a total that is not a finite number is computed here too;
+- the token is sent as UTF-8 bytes (the server compares UTF-8 bytes); a token that cannot be
+  sent (not UTF-8, control characters, blanks at its ends) is refused at construction;
 - after the last try, every sample of the failed request is ``None`` with the error in
   ``errors`` (never 0), so a trainer sees a missing reward, not a wrong one;
 - at most ``max_concurrency`` requests in flight from one client (threads and ``ascore``
@@ -24,10 +33,13 @@ Promises (tested in ``tests/test_remote.py`` against a real server that fails on
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,18 +102,25 @@ class RemoteScorer:
 
         self.url = url.rstrip("/").removesuffix("/v1/score")
         token = token if token is not None else os.environ.get("REWARDHUB_TOKEN")
-        headers = {"Content-Type": "application/json"}
+        headers: dict[str, Any] = {"Content-Type": "application/json"}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = b"Bearer " + token_bytes(token)
         self.timeout = float(timeout)
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._selected = None if rewards is None else list(rewards)
-        self._slots = threading.BoundedSemaphore(max(1, int(max_concurrency)))
-        self._client = httpx.Client(headers=headers, limits=httpx.Limits(max_connections=max(1, max_concurrency)))
         self._components: list[RemoteComponent] | None = None
+        self._missing = "skip"  # the server's policy for a missing component (read with the rewards)
         self._lock = threading.Lock()
+        concurrency = max(1, int(max_concurrency))
+        # Requests run in an event loop of this client's own, where a deadline can cancel them.
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="rewardhub-remote", daemon=True)
+        self._thread.start()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._client = httpx.AsyncClient(headers=headers, limits=httpx.Limits(max_connections=concurrency))
+        self._finalizer = weakref.finalize(self, _stop_loop, self._loop, self._thread, self._client)
 
     # -- the Scorer interface ------------------------------------------------------------
 
@@ -139,7 +158,8 @@ class RemoteScorer:
                 if self._selected is not None:
                     payload["rewards"] = keys
                 data = self._call("POST", "/v1/score", deadline, dumps(payload))
-                parts.append((positions, read_results(chunk, keys, weights, data)))
+                source = f"rewardhub serve at {self.url}"
+                parts.append((positions, read_results(chunk, keys, weights, data, self._missing, source)))
             except (RemoteError, ValueError) as exc:
                 parts.append((positions, _failed(chunk, keys, weights, f"rewardhub serve at {self.url}: {exc}")))
         return _concat(samples, keys, weights, parts)
@@ -149,7 +169,7 @@ class RemoteScorer:
         return await asyncio.to_thread(self.score, samples)
 
     def close(self) -> None:
-        self._client.close()
+        self._finalizer()
 
     def __enter__(self) -> RemoteScorer:
         return self
@@ -164,6 +184,10 @@ class RemoteScorer:
 
     def _fetch_components(self, deadline: float) -> list[RemoteComponent]:
         data = self._call("GET", "/v1/rewards", deadline)
+        if not isinstance(data, dict):
+            raise RemoteError("malformed answer to /v1/rewards: not an object", final=True)
+        if data.get("missing") in ("skip", "renormalize", "propagate"):
+            self._missing = data["missing"]
         served = {d["key"]: d for d in data.get("rewards", []) if isinstance(d, dict) and "key" in d}
         keys = list(served) if self._selected is None else self._selected
         unknown = [k for k in keys if k not in served]
@@ -173,6 +197,16 @@ class RemoteScorer:
 
     def _call(self, method: str, path: str, deadline: float, body: str | None = None) -> Any:
         """One request with retries, within ``deadline`` (a :func:`time.monotonic` time)."""
+        if self._finalizer.alive is False:
+            raise RemoteError("this RemoteScorer is closed", final=True)
+        future = asyncio.run_coroutine_threadsafe(self._acall(method, path, deadline, body), self._loop)
+        try:  # (the coroutine keeps the deadline itself; this wait is only a backstop)
+            return future.result(timeout=max(0.0, deadline - time.monotonic()) + 5.0)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise RemoteError(f"no answer within {self.timeout:g}s") from None
+
+    async def _acall(self, method: str, path: str, deadline: float, body: str | None) -> Any:
         import httpx
 
         last = "no attempt made"
@@ -181,19 +215,11 @@ class RemoteScorer:
             if remaining <= 0:
                 break
             retry_after: float | None = None
-            if not self._slots.acquire(timeout=remaining):
-                last = "timed out waiting for a free connection slot"
-                break
             try:
-                remaining = max(0.001, deadline - time.monotonic())
-                server_budget = remaining - min(0.25, remaining / 10)  # the server's 504 arrives first
-                response = self._client.request(
-                    method,
-                    self.url + path,
-                    content=body,
-                    headers={DEADLINE_HEADER: f"{max(0.001, server_budget):.3f}"},
-                    timeout=remaining,
-                )
+                response = await asyncio.wait_for(self._attempt(method, path, deadline, body), remaining)
+            except asyncio.TimeoutError:  # the whole answer did not arrive in time (however slowly it came)
+                last = f"no complete answer within the {self.timeout:g}s deadline"
+                break
             except httpx.TransportError as exc:  # refused, reset, timed out: worth another try
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
@@ -206,17 +232,51 @@ class RemoteScorer:
                 if response.status_code < 500:
                     raise RemoteError(last, final=True)  # the request is wrong: asking again cannot help
                 retry_after = _seconds(response.headers.get("retry-after"))
-            finally:
-                self._slots.release()
             if attempt == self.retries:
                 break
             bound = min(self.max_backoff, self.backoff * 2**attempt)
             delay = bound / 2 + random.uniform(0, bound / 2)  # "equal jitter": grows, never in lockstep
             if retry_after is not None:
                 delay = max(delay, retry_after * random.uniform(1.0, 1.2))
-            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            await asyncio.sleep(max(0.0, min(delay, deadline - time.monotonic())))
         tries = attempt + 1
         raise RemoteError(f"gave up after {tries} {'try' if tries == 1 else 'tries'} in {self.timeout:g}s: {last}")
+
+    async def _attempt(self, method: str, path: str, deadline: float, body: str | None) -> Any:
+        """One request, the whole answer read, once a connection slot is free."""
+        async with self._slots:
+            remaining = max(0.001, deadline - time.monotonic())
+            server_budget = remaining - min(0.25, remaining / 10)  # the server's 504 arrives first
+            return await self._client.request(
+                method,
+                self.url + path,
+                content=body,
+                headers={DEADLINE_HEADER: f"{max(0.001, server_budget):.3f}"},
+                timeout=remaining,
+            )
+
+
+def token_bytes(token: str) -> bytes:
+    """The token as sent: its UTF-8 bytes; ``ValueError`` for one no server could match."""
+    try:
+        data = token.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("token: not valid UTF-8 (it cannot be sent)") from None
+    if token != token.strip() or any(ord(c) < 32 or ord(c) == 127 for c in token):
+        raise ValueError("token: no blanks at its ends and no control characters (it cannot be sent as it is)")
+    return data
+
+
+def _stop_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread, client: Any) -> None:
+    """Close the client's connections, stop its event loop and thread."""
+    if loop.is_closed():
+        return
+    with contextlib.suppress(Exception):  # (closing what is already broken)
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    if not thread.is_alive():
+        loop.close()
 
 
 def _reason(response: Any) -> str:

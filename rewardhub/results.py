@@ -30,6 +30,10 @@ class ScoreBatch(Sequence[ScoredSample]):
     errors: list[dict[str, str]]
     totals: list[float | None]
     weights: dict[str, float] = field(default_factory=dict)
+    #: Per sample, its group-decoupled advantage (:mod:`rewardhub.aggregation`); ``None``
+    #: under ``aggregation="sum"``, where the trainer normalizes the totals itself.
+    advantages: list[float | None] | None = None
+    aggregation: str = "sum"
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -51,5 +55,7 @@ class ScoreBatch(Sequence[ScoredSample]):
 
         frame = pd.DataFrame({k: pd.array(v, dtype="Float64") for k, v in self.components.items()})
         frame["reward"] = pd.array(self.totals, dtype="Float64")
+        if self.advantages is not None:
+            frame["advantage"] = pd.array(self.advantages, dtype="Float64")
         frame.insert(0, "id", [s.id for s in self.samples])
         return frame

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rewardhub.types import Sample, Score
 
@@ -24,6 +24,24 @@ if TYPE_CHECKING:
 
 #: Every field a reward may read; the engine uses a reward's ``inputs`` to find identical samples.
 SAMPLE_FIELDS = ("prompt", "response", "reference", "images", "history", "group", "meta")
+#: What a reward is (see :attr:`Reward.kind`).
+RewardKind = Literal["measure", "format", "shaping"]
+REWARD_KINDS: tuple[RewardKind, ...] = ("measure", "format", "shaping")
+
+
+def has_field(sample: Sample, name: str) -> bool:
+    """Whether ``sample`` has a value for ``name`` (a sample field, else a key of ``meta``):
+    not missing, not ``None``, not an empty string or list."""
+    value = getattr(sample, name) if name in SAMPLE_FIELDS else (sample.meta or {}).get(name)
+    return value is not None and not (isinstance(value, (str, list, tuple, dict)) and not value)
+
+
+def lacking_fields(names: Sequence[str], samples: Sequence[Sample]) -> str | None:
+    """``"needs 'reference'"`` (every field of ``names`` that no sample has), or ``None``."""
+    lacking = [name for name in names if not any(has_field(s, name) for s in samples)]
+    if not lacking:
+        return None
+    return "needs " + " and ".join(f"'{name}'" for name in lacking)
 
 
 class Reward:
@@ -46,8 +64,17 @@ class Reward:
       tables and comparisons say so.
     - ``provenance``: what the reward actually resolved to (``{"backend": ..., "model": ...}``),
       filled when its model loads; the run's sidecar records it.
+    - ``requires``: the sample fields without which it has no value (``("reference",)`` for an
+      answer checker, ``("images",)``; a name outside :data:`SAMPLE_FIELDS` is a key of
+      ``meta``). ``eval``'s default run leaves it out of data whose first rows lack one.
+    - ``kind``: ``"measure"`` (the default: it says something about any text), ``"format"``
+      (it checks a format the user chose, such as ``<think>`` tags: 0 on text not written in
+      it) or ``"shaping"`` (a training-time penalty whose settings belong to the trainer's
+      setup, such as an overlong budget). ``eval``'s default run runs only measures.
 
-    Heavy rewards load their model lazily, on the first ``score`` call, not in ``__init__``.
+    :meth:`missing_input` is what ``eval``'s default run asks (it reads ``requires``; override
+    it when what is needed depends on args). Heavy rewards load their model lazily, on the
+    first ``score`` call, not in ``__init__``.
     """
 
     name: ClassVar[str] = ""
@@ -60,9 +87,16 @@ class Reward:
     pure_python: bool = False
     higher_is_better: ClassVar[bool | None] = True
     provenance: dict[str, Any] | None = None
+    requires: ClassVar[tuple[str, ...]] = ()
+    kind: ClassVar[RewardKind] = "measure"
 
     def score(self, samples: Sequence[Sample]) -> list[float | Score | None]:
         raise NotImplementedError
+
+    def missing_input(self, samples: Sequence[Sample]) -> str | None:
+        """What this reward needs that none of ``samples`` (a peek at the data) has, in words,
+        or ``None`` when it can score them. Default: the fields in ``requires``."""
+        return lacking_fields(self.requires, samples)
 
     def close(self) -> None:
         """Release models or connections; called when a :class:`~rewardhub.Scorer` closes."""
@@ -93,6 +127,11 @@ class Metric:
         """Whether a higher value of the output ``key`` is better (``None``: no direction).
         Override when one metric returns keys with different directions."""
         return self.higher_is_better
+
+    def note(self) -> str | None:
+        """One line for whoever reads this metric's values (what range to expect, say), printed
+        under ``eval``'s metrics table when the metric has values. ``None``: nothing to add."""
+        return None
 
     def compute(self, samples: Sequence[Sample]) -> dict[str, float]:
         if type(self).state is Metric.state:
@@ -132,13 +171,24 @@ def _call_with_context(fn: Callable[..., Any], sample: Sample, params: inspect.S
 class RewardFunction:
     """A plain per-sample function registered with :func:`reward`; still callable as before."""
 
-    def __init__(self, fn: Callable[..., Any], name: str, version: str, batch_size: int, inputs: tuple[str, ...]):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        name: str,
+        version: str,
+        batch_size: int,
+        inputs: tuple[str, ...],
+        *,
+        requires: tuple[str, ...] = (),
+        kind: RewardKind = "measure",
+    ):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = name
         self.version = version
         self.batch_size = batch_size
         self.inputs = inputs
+        self.requires, self.kind = requires, kind
         self.description = (inspect.getdoc(fn) or "").split("\n\n")[0]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -154,6 +204,8 @@ class RewardFunction:
             description = outer.description
             batch_size = outer.batch_size
             inputs = outer.inputs
+            requires = outer.requires
+            kind = outer.kind
 
             def score(self, samples: Sequence[Sample]) -> list[Any]:
                 return [_call_with_context(outer.fn, s, signature, args) for s in samples]
@@ -168,12 +220,15 @@ def reward(
     version: str = "0",
     batch_size: int = 256,
     inputs: Sequence[str] = SAMPLE_FIELDS,
+    requires: Sequence[str] = (),
+    kind: RewardKind = "measure",
 ) -> Callable[[Callable[..., Any]], RewardFunction]:
     """Make ``def f(response, **context) -> float`` a reward.
 
     ``context`` holds ``prompt``, ``reference``, ``images``, ``history``, ``group``, ``id``,
     ``meta`` and the config's ``args``; the function receives those its signature names (all
-    of them if it takes ``**kwargs``). Register the result in ``register_rewards`` or pass it
+    of them if it takes ``**kwargs``). ``requires`` and ``kind`` are :class:`Reward`'s (what
+    ``eval``'s default run reads). Register the result in ``register_rewards`` or pass it
     to :class:`~rewardhub.Scorer` directly::
 
         @rewardhub.reward("length", inputs=("response",))
@@ -182,7 +237,11 @@ def reward(
     """
 
     def decorate(fn: Callable[..., Any]) -> RewardFunction:
-        return RewardFunction(fn, name or fn.__name__, version, batch_size, tuple(inputs))
+        if kind not in REWARD_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(REWARD_KINDS)}, got {kind!r}")
+        return RewardFunction(
+            fn, name or fn.__name__, version, batch_size, tuple(inputs), requires=tuple(requires), kind=kind
+        )
 
     return decorate
 
@@ -298,4 +357,3 @@ def as_metric(obj: Any, **args: Any) -> Metric:
     if callable(obj):
         return MetricFunction(obj, reward_name(obj), "0").as_metric(**args)
     raise TypeError(f"cannot use {obj!r} as a metric")
-

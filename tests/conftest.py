@@ -78,8 +78,12 @@ def fake_distribution(tmp_path, monkeypatch):
 
 #: Rewards for the serve tests, installed in every server subprocess: ``sleepy`` costs
 #: ``seconds`` per call (a GPU model's shape: the cost is per call), ``failing`` fails on purpose
-#: on every response containing "fail".
+#: on every response containing "fail", ``backtracking`` is pure Python that holds the GIL for
+#: 2**N steps on a response "backtrack:N" (a regular expression that backtracks, in one C call),
+#: ``per_sample`` costs ``seconds`` per sample and ``group_cost`` the same per sample but sees
+#: whole groups (a group-aware reward whose cost grows with the group).
 SERVE_TESTING_PLUGIN = """
+import re
 import time
 import rewardhub
 
@@ -107,10 +111,48 @@ class Failing(rewardhub.Reward):
         return [ValueError("refused on purpose") if "fail" in s.response else 1.0 for s in samples]
 
 
+class Backtracking(rewardhub.Reward):
+    name = "backtracking"
+    version = "1"
+    inputs = ("response",)
+    batch_size = 1
+    pure_python = True
+
+    def score(self, samples):
+        out = []
+        for s in samples:
+            steps = int(s.response.partition(":")[2]) if s.response.startswith("backtrack:") else 0
+            re.match(r"(a+)+b", "a" * steps)  # 2**steps backtracking steps, the GIL held throughout
+            out.append(float(len(s.response)))
+        return out
+
+
+class PerSample(rewardhub.Reward):
+    name = "per_sample"
+    version = "1"
+    inputs = ("response",)
+    batch_size = 4096
+
+    def __init__(self, seconds=0.01):
+        self.seconds = float(seconds)
+
+    def score(self, samples):
+        time.sleep(self.seconds * len(samples))
+        return [float(len(s.response)) for s in samples]
+
+
+class GroupCost(PerSample):
+    name = "group_cost"
+    group_aware = True
+
+
 @rewardhub.hookimpl
 def register_rewards(register):
     register(Sleepy)
     register(Failing)
+    register(Backtracking)
+    register(PerSample)
+    register(GroupCost)
 """
 
 

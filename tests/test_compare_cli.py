@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rewardhub.cli import cli
+from rewardhub.compare.result import EXCLUSION_KINDS
 from tests.conftest import EVALDATA
 
 REWARDS = "repetition_penalty,entropy"
@@ -47,15 +48,18 @@ def compare_json(*args: str) -> dict:
 def test_json_is_exactly_the_documented_shape(files, tmp_path):
     a, b = files
     doc = compare_json(a, b, "--rewards", REWARDS, "--metrics", METRICS, "--work-dir", str(tmp_path / "work"))
-    assert set(doc) == {"a", "b", "paired", "pairs", "rewards", "metrics"}
+    assert set(doc) == {"a", "b", "paired", "pairs", "tokenize", "rewards", "metrics", "notes"}
     assert doc["a"] == {"files": [a], "n": len(rows())} and doc["b"]["files"] == [b]
     assert doc["paired"] is True and doc["pairs"] == len({r["prompt"] for r in rows()})
+    assert doc["tokenize"] == {"a": ["auto"], "b": ["auto"], "mismatch": False} and doc["notes"] == []
     assert set(doc["rewards"]) == {"repetition_penalty", "entropy"}
     for r in doc["rewards"].values():
-        assert set(r) == {"a", "b", "delta", "ci", "p", "win_rate", "higher_is_better"}
+        assert set(r) == {"a", "b", "delta", "ci", "p", "win_rate", "higher_is_better", "n", "excluded", "note"}
         assert r["delta"] == pytest.approx(r["b"] - r["a"]) and r["ci"][0] <= r["ci"][1]
+        assert r["n"] == {"a": len(rows()), "b": len(rows()), "pairs": doc["pairs"]} and r["note"] is None
+        assert r["excluded"] == {side: dict.fromkeys(EXCLUSION_KINDS, 0) for side in ("a", "b")}
     for m in doc["metrics"].values():
-        assert set(m) == {"a", "b", "delta", "ci", "higher_is_better"}
+        assert set(m) == {"a", "b", "delta", "ci", "higher_is_better", "note"}
     # saying everything twice repeats n-grams: repetition up (worse), distinct-2 down
     assert doc["metrics"]["seq_rep_2"]["ci"][0] > 0 and doc["metrics"]["seq_rep_2"]["higher_is_better"] is False
     assert doc["metrics"]["distinct_2"]["delta"] < 0

@@ -1,5 +1,7 @@
 """``rewardhub report``: one self-contained page (no network), text escaped, bounded in size for
-large runs, and every chart rendering in a real headless Chromium with no JavaScript error."""
+large runs, every chart rendering with points in a real headless Chromium with no JavaScript
+error (a chart with nothing to show is left out with the reason), a ``length`` reward drawn as
+itself, and the metrics of a single-file report in a table."""
 
 from __future__ import annotations
 
@@ -74,6 +76,43 @@ def comparison_page(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def single_page(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """A report of one scored file: ``length`` counts tokens, ``repetition_penalty`` has no
+    usable value at all (null in every row)."""
+    tmp = tmp_path_factory.mktemp("single")
+    scored = tmp / "scored.jsonl"
+    args = ["eval", str(EVALDATA / "chat_en.jsonl"), "--rewards", "entropy,length,repetition_penalty"]
+    done = CliRunner().invoke(cli, [*args, "-o", str(scored), "-q"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    data = [json.loads(line) for line in scored.read_text().splitlines()]
+    for row in data:
+        row["rewards"]["repetition_penalty"] = None
+    scored.write_text("".join(json.dumps(r) + "\n" for r in data))
+    out = tmp / "one.html"
+    result = CliRunner().invoke(
+        cli, ["report", str(scored), "-o", str(out), "-q", "--metrics", "distinct,self_bleu"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return out, data
+
+
+def test_a_single_file_report_leaves_out_empty_charts_and_tables_its_metrics(single_page):
+    out, _ = single_page
+    page = out.read_text()
+    assert "repetition_penalty: no usable value on any side" in page  # no empty chart: a reason
+    assert "repetition_penalty against length: no usable value" in page
+    assert '"title":{"text":"repetition_penalty"' not in page
+    from rewardhub import compute_metrics
+    from rewardhub.io import read_samples
+
+    expected = compute_metrics(["distinct", "self_bleu"], read_samples(EVALDATA / "chat_en.jsonl")).values
+    metrics = page.split("<h2>Metrics</h2>")[1].split("</table>")[0]
+    for name in ("distinct_1", "distinct_2", "self_bleu_4"):
+        assert f"{name}</td><td>{expected[name]:.4g}</td>" in metrics
+    assert "length (characters)" in page and "response length (characters)" in page
+
+
 def test_the_page_is_self_contained_and_escapes_text(comparison_page):
     page = comparison_page.read_text()
     assert not re.search(r"<script[^>]+src=", page) and "cdn." not in page.split("<body>")[1]
@@ -128,7 +167,7 @@ def test_a_100k_row_report_stays_small(tmp_path):
         ]
         return Side(label, [f"{label}.jsonl"], data)
 
-    comparison = analyse(side("a", 0.0), side("b", 0.1), ["r1", "r2"], {"r1": True, "r2": None}, [], bootstrap=50)
+    comparison = analyse(side("a", 0.0), side("b", 0.1), ["r1", "r2"], {"r1": True, "r2": None}, [], permutations=50)
     out = write_report(tmp_path / "big.html", comparison=comparison)
     from plotly.offline import get_plotlyjs
 
@@ -144,8 +183,20 @@ def _browser_or_skip():
     return sync_api
 
 
-@pytest.mark.slow
-def test_every_chart_renders_in_headless_chromium_without_errors(comparison_page):
+#: every plotly chart on the page: its title, how many marks it draws with an area (bars, markers,
+#: heatmap cells), and its traces' x values
+CHARTS_JS = """Array.from(document.querySelectorAll('div.plotly-graph-div')).map(gd => {
+  const sel = '.barlayer .point path, .scatterlayer path.point, .heatmaplayer image';
+  const marks = Array.from(gd.querySelectorAll(sel)).filter(m => {
+    const r = m.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+  const shown = gd.getBoundingClientRect().height > 0 && gd.querySelector('svg.main-svg') !== null;
+  return {title: (gd.layout.title || {}).text || '', marks: shown ? marks.length : 0,
+          x: gd._fullData.map(t => Array.from(t.x || []))};
+})"""
+
+
+def render(path: Path) -> tuple[list[dict], list[str]]:
+    """Open ``path`` in headless Chromium: each chart as :data:`CHARTS_JS` sees it, and errors."""
     sync_api = _browser_or_skip()
     errors: list[str] = []
     with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
@@ -156,15 +207,26 @@ def test_every_chart_renders_in_headless_chromium_without_errors(comparison_page
         page = browser.new_page()
         page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.goto(comparison_page.as_uri())
+        page.goto(path.as_uri())
         page.wait_for_load_state("load")
-        charts = page.locator("div.plotly-graph-div").count()
-        drawn = page.evaluate(
-            "Array.from(document.querySelectorAll('div.plotly-graph-div'))"
-            ".filter(d => d.querySelector('svg.main-svg') && d.getBoundingClientRect().height > 0).length"
-        )
+        charts = page.evaluate(CHARTS_JS)
         browser.close()
-    page_text = comparison_page.read_text()
-    assert charts == page_text.count('class="plotly-graph-div"') and charts >= 8
-    assert drawn == charts
+    return charts, errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["comparison", "single"])
+def test_every_chart_renders_with_points_in_headless_chromium(which, comparison_page, single_page):
+    path = comparison_page if which == "comparison" else single_page[0]
+    charts, errors = render(path)
+    assert len(charts) == path.read_text().count('class="plotly-graph-div"') and len(charts) >= 7
+    empty = [c["title"] for c in charts if c["marks"] == 0]
+    assert empty == [], f"charts drawn without a single point: {empty}"
     assert errors == []
+    if which == "single":
+        # the length reward's histogram shows its values (tokens), not characters
+        tokens = max(row["rewards"]["length"] for row in single_page[1])
+        characters = max(len(row["response"]) for row in single_page[1])
+        [length] = [c for c in charts if c["title"] == "length"]
+        assert max(max(x) for x in length["x"]) <= tokens < characters
+        assert not [c for c in charts if c["title"].startswith("repetition_penalty")]

@@ -147,3 +147,81 @@ def test_workers_score_batches_at_the_same_time():
 
     a, b = run(main())
     assert a.components["recording"] == [1.0] and b.components["recording"] == [2.0]
+
+
+class Gate(rewardhub.Reward):
+    """Records each call's responses and waits for ``go`` before answering (the test paces it)."""
+
+    name = "gate"
+    batch_size = 10_000
+    inputs = ("response",)
+
+    def __init__(self, group_aware: bool = False):
+        self.group_aware = group_aware
+        self.calls: list[list[str]] = []
+        self.go = threading.Semaphore(0)
+        self.active = self.most_active = 0
+        self._count = threading.Lock()
+
+    def score(self, samples):
+        with self._count:
+            self.calls.append([s.response for s in samples])
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        self.go.acquire(timeout=30)
+        with self._count:
+            self.active -= 1
+        return [float(len(s.response)) for s in samples]
+
+
+def test_a_small_request_passes_a_big_one_sliced_at_max_batch():
+    reward = Gate()
+    batcher = Batcher(Scorer([reward]), max_batch=4, max_wait_ms=0)
+    big = [Sample(response=f"big{i:02d}") for i in range(20)]
+
+    async def main():
+        batcher.start()
+        first = asyncio.ensure_future(batcher.score(big))
+        while not reward.calls:  # the big request's first slice is being scored
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(batcher.score([Sample(response="small")]))
+        await asyncio.sleep(0.05)
+        while not first.done():
+            reward.go.release()
+            await asyncio.sleep(0.01)
+        reward.go.release()
+        out = await asyncio.gather(first, second)
+        await batcher.drain()
+        return out
+
+    whole, small = run(main())
+    assert whole.components["gate"] == [5.0] * 20 and whole.samples[0] is big[0]
+    assert small.components["gate"] == [5.0]
+    assert all(len(call) <= 4 for call in reward.calls)
+    at = next(i for i, call in enumerate(reward.calls) if "small" in call)
+    assert at <= 2 < len(reward.calls) - 1  # after one more slice of the big request, long before its end
+
+
+def test_a_group_larger_than_max_batch_has_a_lane_of_its_own():
+    reward = Gate(group_aware=True)
+    batcher = Batcher(Scorer([reward]), max_batch=4, max_wait_ms=0)
+    group = [Sample(response=f"g{i:02d}", group="one") for i in range(10)]
+
+    async def main():
+        batcher.start()
+        first = asyncio.ensure_future(batcher.score(group))
+        while not reward.calls:  # the big group is being scored, and held there
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(batcher.score([Sample(response="small", group="one")]))
+        while len(reward.calls) < 2:  # scored beside it, not after it
+            await asyncio.sleep(0.01)
+        reward.go.release()
+        reward.go.release()
+        out = await asyncio.gather(first, second)
+        await batcher.drain()
+        return out
+
+    whole, small = run(main())
+    assert reward.calls[0] == [s.response for s in group] and reward.calls[1] == ["small"]
+    assert reward.most_active == 2  # the small request was scored while the big group's call still ran
+    assert whole.components["gate"] == [3.0] * 10 and small.components["gate"] == [5.0]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rewardhub.adapters.fill import TOTAL_KEY, Policy, fill_rows
 from rewardhub.engine import Scorer
 from rewardhub.results import ScoreBatch
 
@@ -21,9 +22,6 @@ CONFIG_ENV = "REWARDHUB_CONFIG"
 
 #: The environment variable naming a ``rewardhub serve`` to score with (file-based adapters).
 URL_ENV = "REWARDHUB_URL"
-
-#: The key of the float-only rows that counts the components a sample has no value for.
-MISSING_KEY = "rewardhub_missing"
 
 _CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -163,22 +161,20 @@ class BatchMemo:
         return value
 
 
-def float_rows(batch: ScoreBatch) -> list[dict[str, float]]:
+def float_rows(batch: ScoreBatch, fill: Policy = 0.0) -> list[dict[str, float]]:
     """Per sample ``{"score": total, <component>: value, ..., "rewardhub_missing": n}``, floats only.
 
-    For trainers that need a number everywhere (verl, OpenRLHF): a component without a value
-    reads 0.0, ``rewardhub_missing`` counts such components, and a sample without any value
-    gets a total of 0.0. Every row has the same keys, as batch loggers require.
+    For trainers that need a number everywhere (verl, OpenRLHF, slime, NeMo-Gym): a component
+    or total without a value becomes what the ``fill`` policy says (:mod:`rewardhub.adapters.fill`:
+    0.0 by default, a number, ``"group_mean"`` or ``"raise"``), and ``rewardhub_missing``
+    counts the components filled. Every row has the same keys, as batch loggers require.
     """
-    rows = []
-    for i in range(len(batch)):
-        values = {name: column[i] for name, column in batch.components.items()}
-        total = batch.totals[i]
-        row = {"score": 0.0 if total is None else float(total)}
-        row.update({name: 0.0 if v is None else float(v) for name, v in values.items()})
-        row[MISSING_KEY] = float(sum(v is None for v in values.values()))
-        rows.append(row)
-    return rows
+    rows = [
+        {TOTAL_KEY: batch.totals[i], **{name: column[i] for name, column in batch.components.items()}}
+        for i in range(len(batch))
+    ]
+    reasons = ["; ".join(f"{k}: {e}" for k, e in errors.items()) for errors in batch.errors]
+    return fill_rows(rows, [s.group_key for s in batch.samples], fill, reasons)
 
 
 def as_list(value: Any, n: int) -> list[Any]:
@@ -189,4 +185,3 @@ def as_list(value: Any, n: int) -> list[Any]:
     if len(items) != n:
         raise ValueError(f"expected {n} values, got {len(items)}")
     return items
-

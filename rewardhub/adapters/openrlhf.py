@@ -11,9 +11,15 @@ is ``tokenizer.decode(prompt_ids + response_ids, skip_special_tokens=False)``: t
 prompt, the response and its end-of-turn token. :func:`extract_response` recovers the
 response; ``labels`` become the samples' ``reference``. It returns OpenRLHF's shape
 ``{"rewards": ..., "scores": ..., "extra_logs": {<component>: ..., "rewardhub_missing": ...}}``
-as torch tensors when torch is installed (lists otherwise), with the float policy of
-:func:`rewardhub.adapters._common.float_rows`: a missing component reads 0.0 and is counted.
-``scores`` (what dynamic filtering reads) is the same weighted total as ``rewards``.
+as torch tensors when torch is installed (lists otherwise). OpenRLHF needs a number for every
+query: a missing value (a component, the total, or a query whose prompt is not found in it)
+is filled under ``REWARDHUB_MISSING_FILL`` (or ``missing_fill=`` when called directly): ``0.0``
+by default, another number, ``group_mean`` (the mean of the queries with the same prompt in
+the call) or ``raise`` (the call fails, naming the queries and why); filled components are
+counted in ``rewardhub_missing``, and the policy in force is printed once at the first call
+(:mod:`rewardhub.adapters.fill`). ``scores`` (what dynamic filtering reads) is the same
+weighted total as ``rewards``. Tested in ``tests/test_adapters_openrlhf.py`` and
+``tests/test_adapters_fill.py``.
 
 OpenRLHF sends one query per call, so a group-aware reward sees a group of one; call
 ``reward_func`` with a whole batch to give it the group. With ``REWARDHUB_URL`` set (a running
@@ -29,7 +35,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from rewardhub.adapters._common import CONFIG_ENV, MISSING_KEY, URL_ENV, ScorerCache, float_rows, scoring_lock
+from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, ScorerCache, scoring_lock
+from rewardhub.adapters.fill import MISSING_KEY, TOTAL_KEY, Policy, announce, fill_policy, fill_rows
 from rewardhub.results import ScoreBatch
 from rewardhub.types import Sample
 
@@ -122,16 +129,27 @@ def to_samples(
     return found, samples
 
 
-def result_lists(n: int, found: list[int], batch: ScoreBatch | None, keys: Sequence[str]) -> dict[str, Any]:
+def result_lists(
+    n: int,
+    found: list[int],
+    batch: ScoreBatch | None,
+    keys: Sequence[str],
+    fill: Policy = 0.0,
+    prompts: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """OpenRLHF's ``{"rewards", "scores", "extra_logs"}`` as lists, for ``n`` queries of which
-    those at ``found`` were scored in ``batch``; a query not found scores 0.0, every component
-    missing."""
-    empty = {"score": 0.0, **{key: 0.0 for key in keys}, MISSING_KEY: float(len(keys))}
-    rows = [dict(empty) for _ in range(n)]
-    for i, row in zip(found, float_rows(batch) if batch is not None else [], strict=True):
-        rows[i] = row
-    totals = [row["score"] for row in rows]
-    logs = {k: [r[k] for r in rows] for k in empty if k != "score"}
+    those at ``found`` were scored in ``batch``; a query not found has every value missing,
+    and missing values are filled under ``fill`` (``prompts`` give the queries' groups)."""
+    rows: list[dict[str, float | None]] = [{TOTAL_KEY: None, **dict.fromkeys(keys)} for _ in range(n)]
+    groups: list[Any] = [("prompt", p) for p in prompts] if prompts is not None else [("query", i) for i in range(n)]
+    reasons = ["its prompt was not found in the query"] * n
+    if batch is not None:
+        for j, i in enumerate(found):
+            rows[i] = {TOTAL_KEY: batch.totals[j], **{k: batch.components[k][j] for k in keys}}
+            reasons[i] = "; ".join(f"{k}: {e}" for k, e in batch.errors[j].items())
+    filled = fill_rows(rows, groups, fill, reasons)
+    totals = [row[TOTAL_KEY] for row in filled]
+    logs = {k: [row[k] for row in filled] for k in [*keys, MISSING_KEY]}
     return {"rewards": totals, "scores": list(totals), "extra_logs": logs}
 
 
@@ -141,14 +159,18 @@ def reward_func(
     """OpenRLHF's ``reward_func``: ``{"rewards", "scores", "extra_logs"}`` for the queries.
 
     ``kwargs`` may carry ``rewardhub_config`` (a path, names or a config dict) to override the
-    environment; with ``REWARDHUB_URL`` set the rewards are scored by that ``rewardhub serve``.
-    A query whose prompt cannot be found scores 0.0 with every component missing.
+    environment, and ``missing_fill`` (else ``REWARDHUB_MISSING_FILL``, else 0.0); with
+    ``REWARDHUB_URL`` set the rewards are scored by that ``rewardhub serve``. A query whose
+    prompt cannot be found has every value missing.
     """
+    fill = fill_policy(kwargs.get("missing_fill"))
+    note = "; OpenRLHF's executor sends one query per call, where group_mean reads 0.0"
+    announce("OpenRLHF", fill, note if fill == "group_mean" else "")
     scorer = _scorer(kwargs.get("rewardhub_config"))
     found, samples = to_samples(queries, prompts, labels)
     with scoring_lock(scorer, _lock):
         batch = scorer.score(samples) if samples else None
-    out = result_lists(len(queries), found, batch, [c.key for c in scorer.components])
+    out = result_lists(len(queries), found, batch, [c.key for c in scorer.components], fill, prompts)
     return {
         "rewards": _tensor(out["rewards"]),
         "scores": _tensor(out["scores"]),

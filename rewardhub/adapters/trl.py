@@ -20,6 +20,14 @@ form one group; pass ``num_generations`` to cut a run of equal prompts (the same
 twice into one batch) into groups of exactly that size. Under several processes each process
 scores its own share of the batch, so a group-aware reward sees the part of a group that its
 process generated.
+
+Watching the run: ``reward_funcs(..., run_dir="runs/grpo-1")`` (or ``$REWARDHUB_RUN_DIR``) records
+every step (:mod:`rewardhub.telemetry`: ``steps.jsonl``, ``samples/``) and logs the same numbers
+through TRL (``rewardhub/distinct_2``, ``rewardhub/<name>/length_spearman``...); watch it with
+``rewardhub dashboard runs/grpo-1``. Group-decoupled normalization (GDPO): give the scorer
+``aggregation: gdpo`` (or ``normalize_then_sum``) and pass ``**rewards.grpo_kwargs`` to
+``GRPOConfig``: TRL gets one function per component, their weights and
+``multi_objective_aggregation="normalize_then_sum"``, and normalizes each component itself.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from typing import Any
 from rewardhub.adapters._common import URL_ENV, BatchMemo, build_scorer
 from rewardhub.io.schema import IMAGE_FIELDS, REFERENCE_FIELDS
 from rewardhub.results import ScoreBatch
+from rewardhub.telemetry.trainer_hook import StepTelemetry, run_dir_from
 from rewardhub.types import Sample, message_content
 
 #: Keyword arguments TRL adds for its own purposes; they are not dataset columns.
@@ -90,22 +99,34 @@ def to_samples(
 class _Shared:
     """The scorer behind one set of reward functions, and the memo of the current batch."""
 
-    def __init__(self, scorer: Any, num_generations: int | None):
+    def __init__(self, scorer: Any, num_generations: int | None, telemetry: Any = None):
         self.scorer = scorer
         self.num_generations = num_generations
         self.memo = BatchMemo(columns=len(scorer.components))
+        self.telemetry = telemetry  # a rewardhub.telemetry StepTelemetry, or None
 
     def samples(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any]) -> list[Sample]:
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(prompts)} prompts for {len(completions)} completions")
         return to_samples(prompts, completions, kwargs, self.num_generations)
 
-    def score(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any]) -> ScoreBatch:
-        return self.memo.get(
-            (prompts, completions), lambda: self.scorer.score(self.samples(prompts, completions, kwargs))
-        )
+    def score(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any], ids: Any = None):
+        return self.memo.get((prompts, completions), lambda: self._scored(prompts, completions, kwargs, ids))
 
-    async def ascore(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any]) -> ScoreBatch:
+    def _scored(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any], ids: Any):
+        samples = self.samples(prompts, completions, kwargs)
+        batch = self.scorer.score(samples)
+        if self.telemetry is not None:
+            self.telemetry.record_trl(samples, batch, kwargs, ids)
+        return batch
+
+    async def _ascored(self, samples: list[Sample], kwargs: dict[str, Any], ids: Any) -> ScoreBatch:
+        batch = await self.scorer.ascore(samples)
+        if self.telemetry is not None:
+            self.telemetry.record_trl(samples, batch, kwargs, ids)
+        return batch
+
+    async def ascore(self, prompts: Sequence[Any], completions: Sequence[Any], kwargs: dict[str, Any], ids: Any = None):
         # TRL gathers all async reward functions on one event loop: the first one to run starts
         # the scoring task, the others await that same task.
         import asyncio
@@ -114,7 +135,7 @@ class _Shared:
         task = self.memo.lookup(key)
         if task is None:
             task = self.memo.store(
-                key, asyncio.ensure_future(self.scorer.ascore(self.samples(prompts, completions, kwargs)))
+                key, asyncio.ensure_future(self._ascored(self.samples(prompts, completions, kwargs), kwargs, ids))
             )
         return await task
 
@@ -129,7 +150,7 @@ class RewardFunction:
     def __call__(
         self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None, **kwargs: Any
     ) -> list[float | None]:
-        batch = self._shared.score(prompts, completions, kwargs)
+        batch = self._shared.score(prompts, completions, kwargs, completion_ids)
         return _column(batch, self.__name__, kwargs)
 
     def __repr__(self) -> str:
@@ -142,7 +163,7 @@ class AsyncRewardFunction(RewardFunction):
     async def __call__(  # type: ignore[override]
         self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None, **kwargs: Any
     ) -> list[float | None]:
-        batch = await self._shared.ascore(prompts, completions, kwargs)
+        batch = await self._shared.ascore(prompts, completions, kwargs, completion_ids)
         return _column(batch, self.__name__, kwargs)
 
 
@@ -164,6 +185,15 @@ class TRLRewards(list):
         self.names = [f.__name__ for f in functions]
         self.weights = [c.weight for c in scorer.components]
 
+    @property
+    def grpo_kwargs(self) -> dict[str, Any]:
+        """For ``GRPOConfig(**rewards.grpo_kwargs)``: the weights, and TRL's own group-decoupled
+        normalization when the scorer's ``aggregation`` asks for it (``gdpo``/``normalize_then_sum``)."""
+        kwargs: dict[str, Any] = {"reward_weights": self.weights}
+        if getattr(self.scorer, "aggregation", "sum") != "sum":
+            kwargs["multi_objective_aggregation"] = "normalize_then_sum"
+        return kwargs
+
 
 def reward_funcs(
     config_or_names: Any = None,
@@ -173,6 +203,8 @@ def reward_funcs(
     missing: str | None = None,
     asynchronous: bool = False,
     num_generations: int | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    recorder_options: dict[str, Any] | None = None,
 ) -> TRLRewards:
     """One TRL reward function per configured reward, and their weights.
 
@@ -184,10 +216,15 @@ def reward_funcs(
     :param missing: only for ``rewards.scorer``'s own totals; TRL sums the columns itself.
     :param asynchronous: return ``async`` functions (scored with :meth:`Scorer.ascore`).
     :param num_generations: GRPO's group size, to split equal prompts drawn twice.
+    :param run_dir: record every step there (default: ``$REWARDHUB_RUN_DIR``; neither: no recording).
+    :param recorder_options: :class:`rewardhub.telemetry.Recorder` options (``max_length``, ``tokenize``...).
     """
     if url is None and config_or_names is None:
         url = os.environ.get(URL_ENV)
     scorer = build_scorer(config_or_names, missing=missing, url=url, token=token)
-    shared = _Shared(scorer, num_generations)
+    telemetry = None
+    if run_dir_from(run_dir) is not None:
+        telemetry = StepTelemetry(run_dir_from(run_dir), "trl", **(recorder_options or {}))
+    shared = _Shared(scorer, num_generations, telemetry)
     kind = AsyncRewardFunction if asynchronous else RewardFunction
     return TRLRewards([kind(shared, c.key) for c in scorer.components], scorer)

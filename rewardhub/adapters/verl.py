@@ -19,9 +19,14 @@ on a running ``rewardhub serve``; calls from verl's threads then run concurrentl
 server batches them. ``name: compute_score_async`` gives verl's reward loop an async function.
 
 Both return, per sample, ``{"score": total, <component>: value, ..., "rewardhub_missing": n}``:
-verl needs a float everywhere and the same keys in every row, so a component without a value
-reads 0.0 and is counted in ``rewardhub_missing``, and a sample without any value scores 0.0.
-The total follows the config's ``missing`` policy.
+verl needs a float everywhere and the same keys in every row, so a value that is missing (a
+component, or the total) is filled under ``reward_kwargs: {missing_fill: ...}`` (else the
+``REWARDHUB_MISSING_FILL`` variable): ``0.0`` by default, another number, ``group_mean`` (the
+mean of the responses to the same prompt, with ``compute_score_batch``) or ``raise`` (the step
+fails, naming the samples and why); filled components are counted in ``rewardhub_missing``,
+and the policy in force is printed once at the first call (:mod:`rewardhub.adapters.fill`).
+The total follows the config's ``missing`` policy. Tested in ``tests/test_adapters_verl.py``
+and ``tests/test_adapters_fill.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewardhub.adapters._common import CONFIG_ENV, URL_ENV, ScorerCache, as_list, float_rows, scoring_lock
+from rewardhub.adapters.fill import announce, fill_policy
 from rewardhub.types import Sample
 
 _scorers = ScorerCache()
@@ -84,11 +90,14 @@ def compute_score(
     data_source: Any, solution_str: str, ground_truth: Any, extra_info: dict[str, Any] | None = None, **kwargs: Any
 ) -> dict[str, float]:
     """verl's per-sample ``compute_score``: ``{"score": total, <component>: value, ...}``."""
+    fill = fill_policy(kwargs.get("missing_fill"))
+    note = "; compute_score sees one sample per call, so group_mean reads 0.0: use compute_score_batch"
+    announce("verl compute_score", fill, note if fill == "group_mean" else "")
     scorer = scorer_for(kwargs)
     sample = to_sample(data_source, solution_str, ground_truth, extra_info)
     with scoring_lock(scorer, _lock):
         batch = scorer.score([sample])
-    return float_rows(batch)[0]
+    return float_rows(batch, fill)[0]
 
 
 async def compute_score_async(
@@ -119,6 +128,8 @@ def compute_score_batch(
     """verl's ``BatchRewardManager`` form: one scoring pass over the whole batch, one dict per
     sample. The responses to one prompt (same ``extra_info["index"]``, else same prompt) form
     a group."""
+    fill = fill_policy(kwargs.get("missing_fill"))
+    announce("verl compute_score_batch", fill)
     n = len(solution_strs)
     sources, truths, infos = as_list(data_sources, n), as_list(ground_truths, n), as_list(extra_infos, n)
     samples = []
@@ -129,4 +140,4 @@ def compute_score_batch(
     scorer = scorer_for(kwargs)
     with scoring_lock(scorer, _lock):
         batch = scorer.score(samples)
-    return float_rows(batch)
+    return float_rows(batch, fill)

@@ -15,10 +15,11 @@ from collections import Counter
 from typing import Any
 
 from rewardhub.backends import ray as ray_backend
-from rewardhub.backends.lines import RunSpec
+from rewardhub.backends.lines import BackendError, RunSpec
 from rewardhub.engine import Scorer
 from rewardhub.io import dumps, scored_row
 from rewardhub.metrics_runner import MetricsAccumulator
+from rewardhub.progress import Progress, silent
 
 
 def _output_rows(rows: list[Any], batch: Any, with_total: bool) -> list[dict[str, Any]]:
@@ -35,9 +36,19 @@ def evaluate_on_ray(
     summary: Any,
     metrics: MetricsAccumulator,
     tokenizers: Counter,
+    progress: Progress = silent,
+    total: int | None = None,
 ) -> None:
-    """Score ``paths`` on Ray into ``writer``, ``summary`` and ``metrics`` (see the module doc)."""
-    ray = ray_backend.require_ray()
+    """Score ``paths`` on Ray into ``writer``, ``summary`` and ``metrics`` (see the module doc),
+    reporting each phase to ``progress``."""
+    settings = ray_backend.RaySettings(
+        address=options.ray_address,
+        actors=options.ray_actors,
+        gpus_per_actor=options.ray_gpus_per_actor,
+        batch_size=options.chunk_size,
+    )
+    ray_backend.prepare(settings)  # before Ray is imported
+    ray_backend.require_ray()
     from rewardhub.text.tokenizers import auto_choice
 
     run = resolved.run
@@ -47,13 +58,11 @@ def evaluate_on_ray(
     for row in source.rows():
         if count_tokenizers:
             tokenizers[auto_choice(row.sample.response)] += 1
+        if row.index % 4096 == 0:
+            progress("reading", row.index, total)
+    rows = source.count  # exact: what the cluster must send back
+    progress("reading", rows, rows)
     layouts = dict(source.reader.layouts)
-    settings = ray_backend.RaySettings(
-        address=options.ray_address,
-        actors=options.ray_actors,
-        gpus_per_actor=options.ray_gpus_per_actor,
-        batch_size=options.chunk_size,
-    )
     spec = RunSpec(
         list(paths),
         layouts,
@@ -69,7 +78,6 @@ def evaluate_on_ray(
         functools.partial(_output_rows, with_total=resolved.with_total),
         dumps,
     )
-    ray = ray_backend.connect(settings)
     make_metrics = functools.partial(
         MetricsAccumulator,
         run.metrics,
@@ -77,9 +85,33 @@ def evaluate_on_ray(
         tokenize=run.tokenize,
         sample=options.sample,
         seed=options.seed,
+        block=tuple(options.block),
     )
+    ray = ray_backend.connect(settings)
+    try:
+        _score_and_merge(ray, spec, settings, options, scorer, writer, summary, metrics, make_metrics, progress, rows)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop now, not after Ray's graceful wait
+        ray_backend.stop(ray)
+        raise
+
+
+def _score_and_merge(
+    ray: Any,
+    spec: RunSpec,
+    settings: Any,
+    options: Any,
+    scorer: Scorer,
+    writer: Any,
+    summary: Any,
+    metrics: MetricsAccumulator,
+    make_metrics: Any,
+    progress: Progress,
+    rows: int,
+) -> None:
+    """The driver's loop: journal and fold in the scored lines, merge the metric states."""
     grouped = options.by_group or any(c.reward.group_aware for c in scorer.components)
     index = 0
+    progress("loading models", 0, rows)
     for results, states in ray_backend.score(
         ray, spec, settings, grouped=grouped, group_metrics=make_metrics if options.by_group else None
     ):
@@ -95,9 +127,16 @@ def evaluate_on_ray(
             writer.write(scored)
         for state in states:
             metrics.merge(state)
+        progress("scoring", index, rows)
+    if index != rows:  # every format the driver read, the actors read: this is a bug, said in one line
+        kept = "; the rows scored are journaled: --resume with --backend local finishes the run" if writer else ""
+        raise BackendError(f"the Ray backend scored {index} of the {rows} rows the driver read{kept}")
     for pass_ in range(metrics.passes):
         if pass_:
             metrics.start_pass(pass_)
         frozen = metrics if pass_ else make_metrics
-        for state in ray_backend.metric_pass(ray, spec, settings, pass_, frozen):
+        phase = f"metrics pass {pass_ + 1}"  # counted in batches, as their states come back
+        progress(phase, 0, None)
+        for done, state in enumerate(ray_backend.metric_pass(ray, spec, settings, pass_, frozen), 1):
             metrics.merge(state)
+            progress(phase, done, None)

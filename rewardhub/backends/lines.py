@@ -85,11 +85,14 @@ class LineScorer:
             self._scorer = self.spec.scorer()
         return self._scorer
 
-    def parse(self, file: int, line_no: int, raw: bytes | int) -> Row | InputError | None:
+    def parse(self, file: int, line_no: int, raw: bytes | int | RowError) -> Row | InputError | None:
         """The row of one raw line, the error that line is, or ``None`` for a blank line.
-        ``raw`` is the length of a line over the reader's limit, which is refused as locally."""
+        ``raw`` is the length of a line over the reader's limit, which is refused as locally,
+        or the reader's error for a record of a text file or a JSON array."""
         path = self.spec.paths[file]
         try:
+            if isinstance(raw, RowError):
+                raise raw
             if isinstance(raw, int):
                 raise RowError(f"line is {raw / 2**20:.1f} MiB, over the {MAX_LINE_BYTES / 2**20:.0f} MiB limit")
             parsed = parse_line(raw, path, line_no, self.spec.layouts[path], self.several)
@@ -99,12 +102,12 @@ class LineScorer:
             return None
         return Row(-1, path, line_no, parsed[0], parsed[1])
 
-    def group_key(self, file: int, line_no: int, raw: bytes | int) -> str:
+    def group_key(self, file: int, line_no: int, raw: bytes | int | RowError) -> str:
         """A string naming the group of a line (bad and blank lines group alone)."""
         row = self.parse(file, line_no, raw)
         return repr(row.sample.group_key) if isinstance(row, Row) else f"\0{file}:{line_no}"
 
-    def score(self, lines: Sequence[tuple[int, int, bytes | int]]) -> list[ScoredLine]:
+    def score(self, lines: Sequence[tuple[int, int, bytes | int | RowError]]) -> list[ScoredLine]:
         """Score a chunk of ``(file, line, raw)``; blank lines are left out of the result."""
         results: list[ScoredLine] = []
         rows: list[Row] = []
@@ -129,7 +132,7 @@ class LineScorer:
                 result.errors = len(scored.errors)
         return results
 
-    def samples(self, lines: Sequence[tuple[int, int, bytes | int]]) -> list[Sample]:
+    def samples(self, lines: Sequence[tuple[int, int, bytes | int | RowError]]) -> list[Sample]:
         """The samples of the valid lines of a chunk (what the metrics fold in)."""
         return [row.sample for row in (self.parse(*line) for line in lines) if isinstance(row, Row)]
 

@@ -31,10 +31,9 @@ from contextlib import suppress
 from typing import Any
 
 from rewardhub.io import InputError, JsonlReader, Row, is_stream, scored_row
+from rewardhub.progress import Progress
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 
-#: ``progress(phase, done, total)``
-Progress = Callable[[str, int, "int | None"], None]
 #: Rows per chunk of a metrics-only pass (self-BLEU's second pass): as many as the token
 #: memo holds, so the metrics of a chunk tokenize each text once between them.
 METRICS_CHUNK = TOKEN_CACHE_SIZE
@@ -107,10 +106,12 @@ class RowFlow:
         progress: Progress,
         tokenizers: Counter,
         choose_tokenizer: Callable[[str], str] | None,
+        total: int | None = None,
     ):
         self.scorer, self.writer, self.summary, self.metrics = scorer, writer, summary, metrics
         self.with_total, self.progress = with_total, progress
         self.tokenizers, self.choose_tokenizer = tokenizers, choose_tokenizer
+        self.total = total  # rows expected (at most), for the progress bar; None: unknown
         self.done = 0
         self.chunks = 0
 
@@ -121,7 +122,8 @@ class RowFlow:
     def score(self, rows: list[Row]) -> None:
         """Score the rows of one chunk that are not journaled yet; journal and summarise them."""
         todo = [r for r in rows if self.writer is None or not self.writer.is_done(r.index)]
-        self.progress("loading models" if self.chunks == 0 else "scoring", self.done, None)
+        if self.chunks == 0:  # lazy models load on the first call
+            self.progress("loading models", self.done, self.total)
         self.chunks += 1
         if todo:
             batch = self.scorer.score([r.sample for r in todo])
@@ -133,12 +135,13 @@ class RowFlow:
             if self.writer is not None:
                 self.writer.write(scored)
         self.done += len(rows)
+        self.progress("scoring", self.done, self.total)
 
     def row_by_row(self, rows: Iterable[Row], size: int) -> None:
         for chunk in chunked(rows, size):
             self._seen(chunk)
             self.score(chunk)
-            self.metrics.add([r.sample for r in chunk], 0)
+            self.metrics.add([r.sample for r in chunk], 0, self.progress)
 
     def by_groups(self, rows: Iterable[Row], plan: GroupPlan, size: int, by_group: bool) -> None:
         for groups in whole_groups(rows, plan, size):
@@ -209,8 +212,10 @@ def score_locally(
     metrics: Any,
     tokenizers: Counter,
     progress: Progress,
+    total: int | None = None,
 ) -> None:
-    """The local backend: stream the rows through (see the module doc)."""
+    """The local backend: stream the rows through (see the module doc), reporting each phase
+    to ``progress`` against ``total`` rows (``None``: unknown)."""
     from rewardhub.text.tokenizers import auto_choice
 
     flow = RowFlow(
@@ -222,6 +227,7 @@ def score_locally(
         progress=progress,
         tokenizers=tokenizers,
         choose_tokenizer=auto_choice if (tokenize or "auto") == "auto" else None,
+        total=total,
     )
     if writer is not None:  # rows a killed run journaled count as they were written
         for index, line in writer.journaled():
@@ -232,19 +238,29 @@ def score_locally(
         flow.row_by_row(source.rows(), size)
     else:
         # first pass: the group plan, and the whole-set metrics' first pass, in input order
-        plan = GroupPlan(_fold(source.rows(), metrics, size, flow))
+        plan = GroupPlan(_fold(source.rows(), metrics, size, flow, progress, total))
+        flow.total = plan.rows  # exact from here on
         flow.by_groups(source.rows(), plan, size, options.by_group)
     for pass_ in range(1, metrics.passes):
         metrics.start_pass(pass_)
+        done, phase = 0, f"metrics pass {pass_ + 1}"
+        progress(phase, done, flow.done)
         for chunk in chunked(source.rows(), METRICS_CHUNK):
-            metrics.add([r.sample for r in chunk], pass_)
-    progress("scoring", flow.done, flow.done)
+            metrics.add([r.sample for r in chunk], pass_, progress)
+            done += len(chunk)
+            progress(phase, done, flow.done)
 
 
-def _fold(rows: Iterator[Row], metrics: Any, size: int, flow: RowFlow) -> Iterator[Row]:
+def _fold(
+    rows: Iterator[Row], metrics: Any, size: int, flow: RowFlow, progress: Progress, total: int | None
+) -> Iterator[Row]:
     """Pass ``rows`` through, folding them into the whole-set metrics (and the tokenizer
     counts) chunk by chunk on the way."""
+    done = 0
+    progress("reading", done, total)  # now in rows
     for chunk in chunked(rows, size):
         flow._seen(chunk)
-        metrics.add([r.sample for r in chunk], 0)
+        metrics.add([r.sample for r in chunk], 0, progress)
+        done += len(chunk)
+        progress("reading", done, total)
         yield from chunk

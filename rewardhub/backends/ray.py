@@ -26,68 +26,42 @@ machine's CPUs. Ray is an extra: ``pip install "rewardhub[ray]"``. Tested in
 from __future__ import annotations
 
 import io
-import math
-import os
+import json
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rewardhub.backends.lines import BackendError, LineScorer, RunSpec, ScoredLine, decode_results, encode_results
+from rewardhub.backends.ray_connect import INSTALL, RaySettings, connect, prepare, require_ray, stop
 
-INSTALL = 'pip install "rewardhub[ray]"'
-
-
-@dataclass
-class RaySettings:
-    """Where and how wide the ``ray`` backend runs."""
-
-    address: str | None = None  # None: RAY_ADDRESS if set, else a local Ray
-    actors: int = 2
-    gpus_per_actor: float = 0.0
-    cpus_per_actor: float = 1.0
-    batch_size: int = 512
-
-
-def require_ray() -> Any:
-    """The ``ray`` module, or a one-line error naming the install command."""
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise BackendError(f"--backend ray needs Ray Data: {INSTALL}") from None
-    return ray
-
-
-def connect(settings: RaySettings) -> Any:
-    """Connect to the cluster (``address``, ``RAY_ADDRESS``) or start a local Ray, once."""
-    ray = require_ray()
-    if not ray.is_initialized():
-        address = settings.address or os.environ.get("RAY_ADDRESS") or None
-        # a local Ray gets logical CPUs for the actor pool *and* the read, group and sort tasks
-        # beside it (actors hold theirs for the whole run: without room the tasks never start)
-        room = None if address else max(os.cpu_count() or 1, math.ceil(settings.actors * settings.cpus_per_actor) + 2)
-        try:
-            ray.init(
-                address=address, num_cpus=room, include_dashboard=False, log_to_driver=False, configure_logging=False
-            )
-        except Exception as exc:
-            raise BackendError(f"cannot start or reach Ray ({address or 'local'}): {exc}") from None
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # output in input order, merges in stream order
-    context.enable_progress_bars = False
-    return ray
+if TYPE_CHECKING:
+    from rewardhub.io.schema import RowError
 
 
 def _split_lines(row: dict[str, Any], files: dict[str, int]) -> Iterator[dict[str, Any]]:
-    from rewardhub.io.reader import MAX_LINE_BYTES, _lines
+    """The ``(file, line, raw)`` rows of one input file's bytes, in every format the local
+    reader reads (:func:`rewardhub.io.reader.records`). JSONL lines go as they are (the actors
+    parse them); a text line or a JSON array element goes as the JSON of the row the reader
+    makes of it, and a bad one as its error, so the actors see what the local reader sees."""
+    from rewardhub.io.reader import MAX_LINE_BYTES, _lines, file_format, records
+    from rewardhub.io.schema import RowError
 
-    file = files[row["path"]]
-    for line_no, raw in _lines(io.BytesIO(row["bytes"]), MAX_LINE_BYTES):
-        # an over-long line arrives as its length, and is refused by the parser as locally
-        over = isinstance(raw, int)
-        yield {"file": file, "line": line_no, "raw": b"" if over else raw, "size": raw if over else 0}
+    file, path = files[row["path"]], row["path"]
+    handle = io.BufferedReader(io.BytesIO(row["bytes"]))
+    if file_format(path, handle) == "jsonl":
+        for line_no, raw in _lines(handle, MAX_LINE_BYTES):
+            # an over-long line arrives as its length, and is refused by the parser as locally
+            over = isinstance(raw, int)
+            yield {"file": file, "line": line_no, "raw": b"" if over else raw, "size": raw if over else 0, "error": ""}
+        return
+    for line_no, record in records(path, handle, MAX_LINE_BYTES):
+        if isinstance(record, RowError):
+            error = json.dumps([str(record), record.field])
+            yield {"file": file, "line": line_no, "raw": b"", "size": 0, "error": error}
+        else:
+            raw = json.dumps(record, ensure_ascii=False).encode("utf-8")
+            yield {"file": file, "line": line_no, "raw": raw, "size": 0, "error": ""}
 
 
 def read_lines(ray: Any, paths: list[str]) -> Any:
@@ -98,11 +72,17 @@ def read_lines(ray: Any, paths: list[str]) -> Any:
     return source.flat_map(_split_lines, fn_kwargs={"files": files})
 
 
-def _rows(batch: dict[str, Any]) -> list[tuple[int, int, bytes | int]]:
-    return [
-        (int(f), int(n), int(size) if size else bytes(raw))
-        for f, n, raw, size in zip(batch["file"], batch["line"], batch["raw"], batch["size"])
-    ]
+def _rows(batch: dict[str, Any]) -> list[tuple[int, int, bytes | int | RowError]]:
+    from rewardhub.io.schema import RowError
+
+    rows: list[tuple[int, int, bytes | int | RowError]] = []
+    for f, n, raw, size, error in zip(batch["file"], batch["line"], batch["raw"], batch["size"], batch["error"]):
+        if error:
+            message, field = json.loads(str(error))
+            rows.append((int(f), int(n), RowError(message, field)))
+        else:
+            rows.append((int(f), int(n), int(size) if size else bytes(raw)))
+    return rows
 
 
 def _group_keys(batch: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
@@ -146,7 +126,7 @@ class _ScoreActor:
             out["state"] = [b""] * len(out["file"])
             return out
         rows.sort(key=lambda row: (row[0], row[1]))
-        groups: dict[str, list[tuple[int, int, bytes | int]]] = {}
+        groups: dict[str, list[tuple[int, int, bytes | int | RowError]]] = {}
         for row in rows:
             groups.setdefault(self.lines.group_key(*row), []).append(row)
         accumulator = self.group_metrics() if self.group_metrics is not None else None
@@ -246,3 +226,17 @@ def metric_pass(ray: Any, spec: RunSpec, settings: RaySettings, pass_: int, accu
     for batch in states.iter_batches(batch_size=None, batch_format="numpy"):
         for state in batch["state"]:
             yield pickle.loads(bytes(state))
+
+
+__all__ = [
+    "INSTALL",
+    "BackendError",
+    "RaySettings",
+    "connect",
+    "metric_pass",
+    "prepare",
+    "read_lines",
+    "require_ray",
+    "score",
+    "stop",
+]

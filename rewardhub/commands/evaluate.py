@@ -1,18 +1,28 @@
 """``rewardhub eval``: the command-line face of :func:`rewardhub.evaluation.evaluate_files`.
 
 Exit status: 0 done, 1 bad input or an output that cannot be written (a bad ``-o``, another
-run writing it, a full disk), 2 bad configuration or usage, 130 interrupted (the journal kept).
+run writing it, a full disk), 2 bad configuration or usage (a journal ``--resume`` refuses
+included), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). An interrupted or terminated
+run says that its rows are kept for ``--resume`` only when some were journaled. Progress is a
+bar on stderr when it is a terminal (:mod:`rewardhub.commands.progress_bar`). Tested in
+``tests/test_cli_eval.py``, ``tests/test_eval_progress.py``, ``tests/test_eval_firstrun.py``
+and ``tests/test_ray_failures.py``.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from rewardhub.commands import EXIT_CONFIG, EXIT_INPUT, fail, print_json, warn_failures
 
-PHASES = {"reading": "reading input", "loading models": "loading models", "scoring": "scoring", "metrics": "metrics"}
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 @click.command(name="eval")
@@ -95,15 +105,19 @@ def eval_command(
     """
     if resume and not output:
         fail("--resume needs -o/--output (the run to continue)", EXIT_CONFIG)
-    if timeout is not None and not timeout > 0:
-        fail(f"--timeout must be a positive number of seconds, got {timeout}", EXIT_CONFIG)
+    from rewardhub.calls import check_timeout
+
+    try:
+        check_timeout(timeout, "--timeout")  # the same check as serve's and the Scorer's
+    except ValueError as exc:
+        fail(str(exc), EXIT_CONFIG)
     from rewardhub import plugins
     from rewardhub.backends import BackendError
     from rewardhub.cli import interrupted
     from rewardhub.config import ConfigError
     from rewardhub.evaluation import EvalOptions
     from rewardhub.io import InputError, OutputError, ResumeError
-    from rewardhub.io.writer import companion
+    from rewardhub.io.writer import companion, has_committed_rows
 
     block = obj["block"]
     options = EvalOptions(
@@ -128,22 +142,34 @@ def eval_command(
         ray_actors=ray_actors,
         ray_gpus_per_actor=ray_gpus_per_actor,
     )
+    terminated = threading.Event()
     try:
-        if not quiet:
-            warn_failures(plugins.registry(block))
-        result = _run(files, options, quiet)
+        with _sigterm_as_interrupt(terminated):
+            if not quiet:
+                warn_failures(plugins.registry(block))
+            result = _run(files, options, quiet)
     except (InputError, OutputError) as exc:
         fail(str(exc), EXIT_INPUT)
     except (ConfigError, plugins.PluginError, ResumeError, BackendError, ValueError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except KeyboardInterrupt:
         journal = companion(output, ".partial") if output else None
-        kept = journal is not None and journal.exists()
-        interrupted(f"; rows scored so far are kept in {journal}: re-run with --resume" if kept else "")
+        detail = ""
+        if journal is not None and has_committed_rows(journal):
+            how = "--resume --backend local" if backend == "ray" else "--resume"
+            detail = f"; rows scored so far are kept in {journal}: re-run with {how}"
+        if terminated.is_set():
+            click.echo(f"rewardhub: terminated{detail}", err=True)
+            sys.exit(EXIT_TERMINATED)
+        interrupted(detail)
 
     if not quiet:
         for message in result.warnings:
             click.echo(f"rewardhub: warning: {message}", err=True)
+        if result.left_out:
+            from rewardhub.defaults import describe_left_out
+
+            click.echo(f"rewardhub: {describe_left_out(result.left_out)}", err=True)
     if result.skipped and not quiet:
         where = ", ".join(f"{e.path}:{e.line}" for e in result.skipped[:5])
         more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
@@ -159,9 +185,31 @@ def eval_command(
 
         from rewardhub.summary import render
 
-        render(result.summary, Console())
+        render(result.summary, Console(), metric_notes=result.metric_notes)
         if result.output:
             click.echo(f"wrote {result.output}")
+
+
+@contextmanager
+def _sigterm_as_interrupt(terminated: threading.Event) -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does (the same path: the journal kept, one line), with
+    ``terminated`` set so the exit status says which. Only the main thread can set it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        terminated.set()
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):  # the interrupt watcher counts it as the user's, as a Ctrl-C
+            handler(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(files: tuple[str, ...], options: Any, quiet: bool) -> Any:
@@ -175,19 +223,9 @@ def _run(files: tuple[str, ...], options: Any, quiet: bool) -> Any:
     console = Console(stderr=True)
     if not console.is_terminal:
         return evaluate_files(files, options)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress
 
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(PHASES["reading"], total=None)
+    from rewardhub.commands.progress_bar import PhaseBar, columns
 
-        def progress(phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=PHASES.get(phase, phase), completed=done, total=total)
-
-        return evaluate_files(files, options, progress=progress)
+    with Progress(*columns(), console=console, transient=True) as bar:
+        return evaluate_files(files, options, progress=PhaseBar(bar))

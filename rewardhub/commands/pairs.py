@@ -46,7 +46,8 @@ def pairs_command(
 
     Responses are grouped by prompt; each group gives its best response against its worst
     (or every pair, with --all-pairs), in TRL's {prompt, chosen, rejected} format with
-    score_chosen and score_rejected.
+    score_chosen and score_rejected. It says how the margin correlates with the length
+    difference (Spearman), and warns past 0.3: rewards that follow length teach length.
 
     \b
     rewardhub eval samples.jsonl --rewards entropy,repetition_penalty -o scored.jsonl
@@ -69,9 +70,13 @@ def pairs_command(
         fail(str(exc), EXIT_INPUT)
     except OSError as exc:
         fail(f"{output}: {exc.strerror}", EXIT_INPUT)
+    warning = stats.length_warning()
     if as_json:
-        click.echo(json.dumps({**asdict(stats), "output": output}, indent=2))
+        click.echo(json.dumps({**asdict(stats), "length_warning": warning, "output": output}, indent=2))
     elif not quiet:
         for message in stats.skipped[:5]:
             click.echo(f"rewardhub: skipped {message}", err=True)
         click.echo(f"rewardhub: {stats.describe()}; wrote {output}", err=True)
+        click.echo(f"rewardhub: {stats.describe_length()}", err=True)
+    if warning and not quiet:
+        click.echo(f"rewardhub: warning: {warning}", err=True)

@@ -22,7 +22,7 @@ def compare(
     b_value: str | None = None,
     tokenize: str | None = None,
     paired: str = "auto",
-    bootstrap: int = 2000,
+    permutations: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,
     by_group: bool = False,
@@ -31,16 +31,18 @@ def compare(
     response_field: str | None = None,
     block: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    bootstrap: int | None = None,
 ) -> Comparison:
-    """Compare side B with side A: every reward's and metric's delta (B - A) with a bootstrap
-    interval, plus p-values and win rates for rewards.
+    """Compare side B with side A: every reward's and metric's delta (B - A) with a confidence
+    interval (Student's t on a jackknife over prompts: ``docs/compare.md``), plus p-values
+    (``permutations`` random sign flips or label shuffles) and win rates for rewards.
 
     ``a``/``b``: JSONL files (a path, a list, or ``"x.jsonl,y.jsonl"``), scored by ``eval``
     (their rewards are reused) or raw (scored first into ``work_dir``). With ``by``, the rows
     of ``a`` (and ``b``, if given) are split into the sides by that field's value
     (``a_value``/``b_value``, or its two values). ``rewards``, ``metrics``, ``config`` and
     ``tokenize`` mean what they mean for ``rewardhub eval``; ``paired`` is ``auto``, ``yes``
-    or ``no``.
+    or ``no``. ``bootstrap`` is the former name of ``permutations``.
     """
     from rewardhub.build import build_metrics
     from rewardhub.compare.analysis import analyse
@@ -52,8 +54,10 @@ def compare(
         raise ConfigError(f"paired must be auto, yes or no, got {paired!r}")
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence must lie strictly between 0 and 1, got {confidence}")
-    if bootstrap < 0:
-        raise ConfigError(f"bootstrap must be a number of resamples >= 0, got {bootstrap}")
+    if bootstrap is not None:
+        permutations = bootstrap
+    if permutations < 0:
+        raise ConfigError(f"permutations must be a number >= 0, got {permutations}")
     run = resolve_config(
         EvalOptions(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block)
     ).run
@@ -76,10 +80,10 @@ def compare(
         side_a,
         side_b,
         reward_keys,
-        reward_directions(side_a.reward_specs, block),
+        reward_directions(side_a.reward_specs, block, [side_a, side_b]),
         components,
         paired=paired,
-        bootstrap=bootstrap,
+        permutations=permutations,
         seed=seed,
         confidence=confidence,
         by_group=by_group,
@@ -87,25 +91,42 @@ def compare(
     )
 
 
-def reward_directions(specs: dict[str, dict[str, Any]], block: Sequence[str] = ()) -> dict[str, bool | None]:
-    """Whether higher is better for each reward, from the installed reward of that name
-    (``None`` when it is not installed here: no direction is claimed)."""
+def reward_directions(
+    specs: dict[str, dict[str, Any]], block: Sequence[str] = (), sides: Sequence[Any] = ()
+) -> dict[str, bool | None]:
+    """Whether higher is better for each reward: what the installed reward of that name declares,
+    else what every scored file's sidecar recorded for it, else ``None`` (unknown: no direction
+    is claimed, no "better" or "worse", no win rate). Tested in ``tests/test_compare_exclusions.py``."""
     from rewardhub import plugins
     from rewardhub.rewards import as_reward
 
     registry = plugins.registry(block)
     out: dict[str, bool | None] = {}
     for key, spec in specs.items():
+        direction = None
         entry = registry.rewards.get(spec.get("name", key))
-        if entry is None:
-            out[key] = None
-            continue
-        obj = entry.obj
-        direction = getattr(obj, "higher_is_better", None)
-        if not isinstance(direction, (bool, type(None))) or not hasattr(obj, "higher_is_better"):
-            try:  # functions and swift-style classes: the adapted reward knows
-                direction = as_reward(obj, **(spec.get("args") or {})).higher_is_better
-            except Exception:
-                direction = True
+        if entry is not None:
+            obj = entry.obj
+            direction = getattr(obj, "higher_is_better", "unread")
+            if direction == "unread" or not isinstance(direction, (bool, type(None))):
+                try:  # functions and swift-style classes: the adapted reward knows
+                    direction = as_reward(obj, **(spec.get("args") or {})).higher_is_better
+                except Exception:
+                    direction = None
+            if not isinstance(direction, (bool, type(None))):
+                direction = None
+        else:
+            direction = _recorded_direction(key, sides)
         out[key] = direction
     return out
+
+
+def _recorded_direction(key: str, sides: Sequence[Any]) -> bool | None:
+    """The direction the sidecars of every scored file recorded for ``key``, if they agree."""
+    seen = set()
+    for side in sides:
+        for document in side.provenance.values():
+            summary = ((document or {}).get("summary") or {}).get("rewards") or {}
+            value = (summary.get(key) or {}).get("higher_is_better", "unknown")
+            seen.add(value if isinstance(value, bool) else None)
+    return seen.pop() if len(seen) == 1 else None

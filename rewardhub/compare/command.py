@@ -16,13 +16,13 @@ def _run(fn: Any) -> Any:
     """Call ``fn()``, turning bad input and configuration into one-line errors."""
     from rewardhub import plugins
     from rewardhub.config import ConfigError
-    from rewardhub.io import InputError, ResumeError
+    from rewardhub.io import InputError, OutputError, ResumeError
 
     try:
         return fn()
     except InputError as exc:
         fail(str(exc), EXIT_INPUT)
-    except (ConfigError, plugins.PluginError, ResumeError, ValueError, OSError) as exc:
+    except (ConfigError, plugins.PluginError, ResumeError, OutputError, ValueError, OSError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except KeyboardInterrupt:
         fail("interrupted; scoring done so far is journaled in the work directory: run again to resume", 130)
@@ -30,7 +30,7 @@ def _run(fn: Any) -> Any:
 
 REWARDS_HELP = "Rewards to compare (default: all the scored files hold; raw files: as eval)."
 PAIRED_HELP = "Pair samples by prompt (auto: when at least half the prompts match)."
-BOOTSTRAP_HELP = "Number of resamples (and of permutations for p)."
+PERMUTATIONS_HELP = "Random permutations for the p-values (--bootstrap: its former name)."
 WORK_DIR_HELP = "Where raw files get scored, journaled and kept (default .rewardhub/scored)."
 
 
@@ -48,8 +48,16 @@ def comparison_options(fn: Any) -> Any:
         click.option("--b", "b_value", metavar="VALUE", help="With --by: the value that makes side B."),
         click.option("--tokenize", metavar="NAME", help="Tokenizer for n-gram metrics and rewards (auto, 13a, zh...)."),
         click.option("--paired", type=choice, default="auto", show_default=True, help=PAIRED_HELP),
-        click.option("--bootstrap", type=click.IntRange(min=0), default=2000, show_default=True, help=BOOTSTRAP_HELP),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling."),
+        click.option(
+            "--permutations",
+            "--bootstrap",
+            "permutations",
+            type=click.IntRange(min=0),
+            default=2000,
+            show_default=True,
+            help=PERMUTATIONS_HELP,
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of permutations and groups."),
         click.option("--confidence", type=level, default=0.95, show_default=True, help="Level of the intervals."),
         click.option("--by-group", is_flag=True, help="Also compare metrics computed per group, averaged."),
         click.option("--work-dir", type=click.Path(file_okay=False), help=WORK_DIR_HELP),
@@ -76,7 +84,7 @@ def _comparison(obj: dict[str, Any], a: Any, b: Any, quiet: bool, **kw: Any) -> 
 @click.option("-q", "--quiet", is_flag=True, help="No messages on stderr.")
 @click.pass_obj
 def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, quiet: bool, **kw: Any) -> None:
-    """Did B change anything? Each reward's and metric's delta B - A with a bootstrap interval.
+    """Did B change anything? Each reward's and metric's delta B - A with a confidence interval.
 
     A and B are JSONL files (several: a.jsonl,b.jsonl), raw or scored by `rewardhub eval`.
     With --by FIELD, FILES are split into the two sides by that field instead.
@@ -93,7 +101,6 @@ def compare_command(obj: dict[str, Any], files: tuple[str, ...], as_json: bool, 
         a, b = files
     result = _comparison(obj, a, b, quiet, **kw)
     if as_json:
-
         print_json(result.to_dict())
         return
     from rich.console import Console
@@ -126,12 +133,22 @@ def report_command(
     quiet: bool,
     **kw: Any,
 ) -> None:
-    """One self-contained HTML page about scored FILES, or a comparison (--compare A B, or --by).
+    """One self-contained HTML page about scored FILES, a comparison (--compare A B, or --by),
+    or a training run's RUN_DIR (recorded by rewardhub.telemetry).
 
     \b
     rewardhub report scored.jsonl -o report.html
+    rewardhub report runs/grpo-1 -o run.html
     rewardhub report --compare before.jsonl after.jsonl --metrics distinct,self_bleu -o report.html
     """
+    if len(files) == 1 and not compare_files:  # a training run's directory: rewardhub.telemetry draws it
+        from rewardhub.telemetry.report import is_run_dir, write_run_report
+
+        if is_run_dir(files[0]):
+            path = _run(lambda: write_run_report(files[0], output))
+            if not quiet:
+                click.echo(f"wrote {path}")
+            return
     if not files and not compare_files:
         fail("report needs FILES, --compare A B, or FILES with --by FIELD", EXIT_CONFIG)
     if files and compare_files:
@@ -151,10 +168,13 @@ def report_command(
             block=(obj or {}).get("block", ()),
             work_dir=kw["work_dir"],
             rewards=kw["rewards"],
+            metrics=kw["metrics"],
             config=kw["config"],
             tokenize=kw["tokenize"],
             prompt_field=kw["prompt_field"],
             response_field=kw["response_field"],
+            log=None if quiet else (lambda message: click.echo(f"rewardhub: {message}", err=True)),
+            by_group=kw["by_group"],
         )
     )
     if not quiet:

@@ -5,10 +5,12 @@ figures' data, and the styles. What it shows, in order: what was compared and ho
 produced (provenance), the comparison table with intervals drawn, each reward's distribution
 (per side), how rewards correlate with each other and with response length, the spread inside
 groups (or the per-prompt differences when paired), and the highest and lowest samples per
-reward with their text, HTML-escaped. Large runs stay responsive: histograms are binned and
-correlations computed before they reach the page, scatter plots show a random sample of at
-most 2,000 points per side, and the page says so. Tested in ``tests/test_report.py`` (in a
-real headless Chromium: every chart renders, no console error).
+reward with their text, HTML-escaped; for one file set, its corpus metrics as a table. Every
+chart shows data or is left out with the reason (:mod:`rewardhub.compare.report_charts`).
+Large runs stay responsive: histograms are binned and correlations computed before they reach
+the page, scatter plots show a random sample of at most 2,000 points per side, and the page
+says so. Tested in ``tests/test_report.py`` (in a real headless Chromium: every chart renders
+with points, no console error).
 """
 
 from __future__ import annotations
@@ -20,15 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rewardhub.compare import figures
+from rewardhub.compare import figures, report_charts
+from rewardhub.compare.report_charts import e as _e
+from rewardhub.compare.report_charts import figure_html
 from rewardhub.compare.result import INTERVAL_METHOD, Comparison
 from rewardhub.compare.sides import Side
-from rewardhub.compare.table import ARROWS, verdict
-
-TEXT_LIMIT = 1500
-PROMPT_LIMIT = 400
+from rewardhub.compare.table import ARROWS, exclusions, verdict
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:24px;
@@ -51,14 +50,18 @@ def write_report(
     block: Sequence[str] = (),
     work_dir: str | Path | None = None,
     rewards: Sequence[Any] | str | None = None,
+    metrics: Sequence[Any] | str | None = None,
     config: str | Path | None = None,
     tokenize: str | None = None,
     prompt_field: str | None = None,
     response_field: str | None = None,
+    log: Any = None,
+    by_group: bool = False,
 ) -> Path:
     """Write the report to ``output`` and return its path. With ``comparison`` (from
     :func:`rewardhub.compare.compare`) the page compares its two sides; otherwise it describes
-    ``files`` (scored by ``eval``, or raw: scored first, as ``compare`` does)."""
+    ``files`` (scored by ``eval``, or raw: scored first, as ``compare`` does) and computes their
+    ``metrics`` (as ``eval`` resolves them: every installed one by default)."""
     try:
         from plotly.offline import get_plotlyjs
     except ImportError:
@@ -66,6 +69,7 @@ def write_report(
 
         raise ConfigError("the report draws with plotly: pip install 'rewardhub[report]'") from None
     notes: list[str] = []
+    metrics_html = ""
     if comparison is not None:
         sides = list(comparison.sides or ())
         keys = list(comparison.rewards)
@@ -73,7 +77,9 @@ def write_report(
         from rewardhub.compare.sides import load_side
         from rewardhub.evaluation import EvalOptions, resolve_config
 
-        run = resolve_config(EvalOptions(rewards=rewards, config=config, tokenize=tokenize, block=block)).run
+        run = resolve_config(
+            EvalOptions(rewards=rewards, metrics=metrics, config=config, tokenize=tokenize, block=block)
+        ).run
         side, keys, notes = load_side(
             list(files),
             run,
@@ -82,18 +88,21 @@ def write_report(
             prompt_field=prompt_field,
             response_field=response_field,
             block=block,
-            log=None,
+            log=log,
         )
         sides = [side]
-    frames = [_frame(side, keys) for side in sides]
+        metrics_html = _metrics_section(side, run, by_group)
+    data = [report_charts.side_data(side, keys) for side in sides]
+    paired = comparison is not None and comparison.paired
     sections = [_header(sides, comparison)]
     if comparison is not None:
         sections.append(_comparison_section(comparison))
     sections += [
-        _distributions(sides, frames, keys),
-        _correlation_section(sides, frames, keys),
-        _spread_section(sides, frames, keys, comparison),
-        _extremes(sides, frames, keys, top),
+        metrics_html,
+        report_charts.distributions(data, keys),
+        report_charts.correlations(data, keys),
+        report_charts.spread(data, keys, paired),
+        report_charts.extremes(data, keys, top),
         _provenance(sides, notes + (comparison.notes if comparison else [])),
     ]
     body = "\n".join(s for s in sections if s)
@@ -107,29 +116,6 @@ def write_report(
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-# -- data ------------------------------------------------------------------------------------
-
-
-def _frame(side: Side, keys: Sequence[str]) -> Any:
-    import pandas as pd
-
-    data: dict[str, Any] = {
-        key: np.array([np.nan if r.rewards.get(key) is None else r.rewards[key] for r in side.rows], dtype=float)
-        for key in keys
-    }
-    data["length"] = np.array([len(r.sample.response) for r in side.rows], dtype=float)
-    data["_prompt"] = [r.sample.prompt_text for r in side.rows]
-    data["_response"] = [r.sample.response for r in side.rows]
-    data["_group"] = [json.dumps(r.sample.group_key, default=str, sort_keys=True) for r in side.rows]
-    return pd.DataFrame(data)
-
-
-def _figure(fig: Any) -> str:
-    import plotly.io as pio
-
-    return pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False, "responsive": True})
 
 
 # -- sections ----------------------------------------------------------------------------------
@@ -147,8 +133,8 @@ def _header(sides: Sequence[Side], comparison: Comparison | None) -> str:
         lead = (
             f"<p>Does <b>B</b> = <code>{_e(c.b.label)}</code> ({c.b.n} samples) differ from <b>A</b> = "
             f"<code>{_e(c.a.label)}</code> ({c.a.n} samples)? {how}. Each row below gives B - A with a "
-            f"{c.confidence:.0%} interval from {c.bootstrap} resamples (seed {c.seed}); an interval that excludes 0 "
-            "is a difference unlikely to be noise.</p>"
+            f"{c.confidence:.0%} interval (Student's t on a jackknife over {'prompts' if c.paired else 'samples'}); "
+            "an interval that excludes 0 is a difference unlikely to be noise.</p>"
         )
     else:
         lead = (
@@ -174,7 +160,10 @@ def _comparison_section(c: Comparison) -> str:
                 if kind == "reward"
                 else "<td></td><td></td>"
             )
-            note = f"<br><span class='muted'>{_e(item.note)}</span>" if getattr(item, "note", None) else ""
+            said = [item.note] if item.note else []
+            if kind == "reward" and exclusions(item, c.paired):
+                said.append(exclusions(item, c.paired))
+            note = "".join(f"<br><span class='muted'>{_e(x)}</span>" for x in said)
             rows.append(
                 f"<tr><td>{ARROWS[item.higher_is_better]} {_e(name)} <span class='muted'>{kind}</span>{note}</td>"
                 f"<td>{_n(item.a)}</td><td>{_n(item.b)}</td><td class='{cls}'>{_n(item.delta, True)}"
@@ -186,7 +175,7 @@ def _comparison_section(c: Comparison) -> str:
         + "</table>"
     )
     explain = (
-        f"<p class='muted'>Intervals: rewards, {INTERVAL_METHOD['rewards']}; metrics, {INTERVAL_METHOD['metrics']}. "
+        f"<p class='muted'>Intervals: {_e(INTERVAL_METHOD)}. "
         f"p: {_e(c.p_value_method)}. B wins: share of {'prompts' if c.paired else 'A-B sample pairs'} where B's "
         "value is better (ties count half). * the interval excludes 0.</p>"
     )
@@ -205,106 +194,31 @@ def _comparison_section(c: Comparison) -> str:
         ]
         if rows_:
             heading = f"{title} (dot) with its {c.confidence:.0%} interval (bar); each row on its own scale, 0 marked"
-            charts.append(_figure(figures.forest(heading, rows_)))
+            charts.append(figure_html(figures.forest(heading, rows_)))
     return f"<h2>Did anything change?</h2>{table}{explain}{''.join(charts)}"
 
 
-def _distributions(sides: Sequence[Side], frames: Sequence[Any], keys: Sequence[str]) -> str:
-    if not keys:
-        return "<h2>Reward distributions</h2><p>No rewards in these files.</p>"
-    charts = [
-        _figure(figures.histogram(f"{key}", [(s.label, f[key].to_numpy()) for s, f in zip(sides, frames)], key))
-        for key in keys
+def _metrics_section(side: Side, run: Any, by_group: bool) -> str:
+    """The corpus metrics of one file set, as a table (errors in it, with their reason)."""
+    from rewardhub.metrics_runner import compute_metrics
+
+    if not run.metrics:
+        return ""
+    result = compute_metrics(run.metrics, [r.sample for r in side.rows], by_group=by_group, tokenize=run.tokenize)
+    rows = [
+        f"<tr><td>{ARROWS[result.directions.get(name)]} {_e(name)}</td><td>{value:.4g}</td></tr>"
+        for name, value in result.values.items()
     ]
+    rows += [
+        f"<tr><td>{_e(name)}</td><td class='worse'>failed: {_e(error)}</td></tr>"
+        for name, error in result.errors.items()
+    ]
+    asked = ", ".join(c.key for c in run.metrics)
     return (
-        "<h2>Reward distributions</h2><p class='muted'>Each side's values in 40 shared bins, as a share of its "
-        "samples (binned over all rows before drawing).</p>" + "".join(charts)
+        f"<h2>Metrics</h2><p class='muted'>Computed on all {len(side.rows)} samples ({_e(asked)}); a metric "
+        "that has no value on these samples (self-BLEU of one response, say) is not listed.</p>"
+        f"<table><tr><th>metric</th><th>value</th></tr>{''.join(rows)}</table>"
     )
-
-
-def _correlation_section(sides: Sequence[Side], frames: Sequence[Any], keys: Sequence[str]) -> str:
-    if not keys:
-        return ""
-    names = [*keys, "length"]
-    charts = []
-    for side, frame in zip(sides, frames):
-        matrix = frame[names].corr(method="spearman", min_periods=3).to_numpy()
-        charts.append(_figure(figures.correlations(f"{side.label}: Spearman correlation", names, matrix)))
-    scatter = [
-        _figure(
-            figures.against_length(
-                f"{key} against response length",
-                key,
-                [(s.label, f["length"].to_numpy(), f[key].to_numpy()) for s, f in zip(sides, frames)],
-            )
-        )
-        for key in keys
-    ]
-    return (
-        "<h2>How rewards relate</h2><p class='muted'>Strongly correlated rewards measure much the same thing; "
-        "anti-correlated ones trade off against each other when you change their weights. A reward that "
-        "correlates with <b>length</b> can be raised by writing more (or less): the first sign of reward hacking. "
-        f"Correlations use every row; the scatter plots show at most {figures.SCATTER_POINTS:,} random samples "
-        "per side.</p>" + "".join(charts) + "".join(scatter)
-    )
-
-
-def _spread_section(sides: Sequence[Side], frames: Sequence[Any], keys: Sequence[str], c: Comparison | None) -> str:
-    if not keys:
-        return ""
-    parts = ["<h2>Spread per group</h2>"]
-    if c is not None and c.paired and len(frames) == 2:
-        parts.append(
-            "<p class='muted'>Per prompt, B's mean minus A's mean: how often and by how much B moved. A narrow peak "
-            "at 0 means B rarely changed the outcome.</p>"
-        )
-        a, b = (f.groupby("_prompt")[list(keys)].mean() for f in frames)
-        shared = a.index.intersection(b.index)
-        for key in keys:
-            diff = (b.loc[shared, key] - a.loc[shared, key]).to_numpy()
-            parts.append(
-                _figure(figures.histogram(f"{key}: B - A per prompt", [("B - A", diff)], f"{key}, B - A", "prompts"))
-            )
-    sized = [f.groupby("_group") for f in frames]
-    if all(g.size().max() < 2 for g in sized):
-        parts.append("<p>Every group holds one sample: there is no spread inside groups to show.</p>")
-        return "".join(parts)
-    parts.append(
-        "<p class='muted'>The standard deviation of each reward inside each group (samples answering the same "
-        "prompt). In GRPO a group with no spread gives no learning signal.</p>"
-    )
-    for key in keys:
-        stds = [(s.label, g[key].std().dropna().to_numpy()) for s, g in zip(sides, sized)]
-        zero = ", ".join(f"{label}: {np.mean(v <= 1e-12):.0%}" for label, v in stds if len(v))
-        parts.append(
-            _figure(figures.histogram(f"{key}: spread inside groups (groups with none: {zero})", stds, "std", "groups"))
-        )
-    return "".join(parts)
-
-
-def _extremes(sides: Sequence[Side], frames: Sequence[Any], keys: Sequence[str], top: int) -> str:
-    if not keys or top <= 0:
-        return ""
-    parts = [
-        f"<h2>Highest and lowest samples</h2><p class='muted'>The {top} highest and lowest per reward and side.</p>"
-    ]
-    for key in keys:
-        parts.append(f"<h3>{_e(key)}</h3>")
-        for side, frame in zip(sides, frames):
-            ranked = frame[np.isfinite(frame[key])].sort_values(key, kind="stable")
-            if ranked.empty:
-                continue
-            for title, rows in (("highest", ranked.tail(top).iloc[::-1]), ("lowest", ranked.head(top))):
-                parts.append(f"<details><summary>{_e(side.label)}: {title} {len(rows)}</summary>")
-                for _, row in rows.iterrows():
-                    parts.append(
-                        f"<div class='sample'><span class='value'>{_e(key)} = {row[key]:.4g}</span> "
-                        f"<span class='muted'>({int(row['length'])} characters)</span>"
-                        f"<div class='muted'>prompt</div><pre>{_clip(row['_prompt'], PROMPT_LIMIT)}</pre>"
-                        f"<div class='muted'>response</div><pre>{_clip(row['_response'], TEXT_LIMIT)}</pre></div>"
-                    )
-                parts.append("</details>")
-    return "".join(parts)
 
 
 def _provenance(sides: Sequence[Side], notes: Sequence[str]) -> str:
@@ -337,16 +251,6 @@ def _provenance(sides: Sequence[Side], notes: Sequence[str]) -> str:
 
 
 # -- formatting ----------------------------------------------------------------------------------
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return _e(text)
-    return _e(text[:limit]) + f"<span class='muted'> … ({len(text) - limit:,} more characters)</span>"
 
 
 def _n(value: float | None, signed: bool = False) -> str:

@@ -9,7 +9,9 @@ whose field ``--by`` has a given value. Each file is either
   the same engine, journaled and resumable, into the *work directory* (``--work-dir``, default
   ``.rewardhub/scored`` under the current directory) as ``<stem>.<key>.jsonl`` with its sidecar,
   where ``key`` hashes the input's content and the reward configuration. A later comparison
-  of the same file with the same rewards reuses it; a killed one resumes its journal.
+  of the same file with the same rewards reuses it; a killed one resumes its journal; one
+  running at the same time waits for the first one's result and reuses it
+  (``tests/test_compare_lock.py``).
 
 A reward is compared only if every file of both sides holds it with the same version and args
 (their sidecars say so); a disagreement is refused with a message naming the reward and files.
@@ -21,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +39,14 @@ DEFAULT_WORK_DIR = Path(".rewardhub") / "scored"
 
 @dataclass
 class ScoredRow:
-    """A row of a side: its sample, its reward values by name, and its fields as read."""
+    """A row of a side: its sample, its reward values by name (``None``: no usable value), its
+    fields as read, and why a value the row holds was not usable (``nan``, ``infinite``,
+    ``not_a_number``: a string, a bool, a list...)."""
 
     sample: Sample
     rewards: dict[str, float | None]
     data: dict[str, Any]
+    excluded: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,17 +73,31 @@ def split_files(spec: str | Path | Sequence[str | Path]) -> list[str]:
     return out
 
 
-def reward_values(row: dict[str, Any]) -> dict[str, float | None]:
+def reward_values(row: dict[str, Any]) -> tuple[dict[str, float | None], dict[str, str]]:
     """The reward values ``eval`` wrote into a row (``rewards: {name: value}``), read
-    defensively: anything not a finite number is missing (``None``)."""
+    defensively: anything not a finite number is missing (``None``), and the second dict says
+    why for each value that was there but unusable (``nan``, ``infinite``, ``not_a_number``)."""
     values = row.get("rewards")
     if not isinstance(values, dict):
-        return {}
+        return {}, {}
     out: dict[str, float | None] = {}
+    excluded: dict[str, str] = {}
     for name, value in values.items():
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        out[str(name)] = float(value) if ok else None
-    return out
+        out[str(name)] = None
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            excluded[str(name)] = "not_a_number"
+        elif isinstance(value, float) and math.isnan(value):
+            excluded[str(name)] = "nan"
+        elif isinstance(value, float) and math.isinf(value):
+            excluded[str(name)] = "infinite"
+        else:
+            try:
+                out[str(name)] = float(value)
+            except OverflowError:  # an integer beyond the float range
+                excluded[str(name)] = "infinite"
+    return out, excluded
 
 
 def read_sidecar(path: str | Path) -> dict[str, Any] | None:
@@ -132,30 +152,62 @@ def score_raw(
     from rewardhub.evaluation import EvalOptions, evaluate_files
 
     out = scored_path(path, rewards, tokenize, work_dir, (prompt_field, response_field))
-    if out.is_file() and sidecar_path(out).is_file():
+    if _scored(out):
         return out
     work_dir.mkdir(parents=True, exist_ok=True)
-    resume = companion(out, ".partial").exists()
-    if log:
-        log(f"scoring {path} -> {out}{' (resuming)' if resume else ''}")
-    options = EvalOptions(
-        rewards=[c.to_dict() for c in rewards],
-        metrics=[],
-        output=out,
-        resume=resume,
-        tokenize=tokenize,
-        missing=missing,
-        block=tuple(block),
-        prompt_field=prompt_field,
-        response_field=response_field,
-    )
-    evaluate_files([path], options)
+    with _scoring_lock(path, out, log):
+        if _scored(out):  # another run scored it while this one waited
+            if log:
+                log(f"reusing {out}, scored by another rewardhub run")
+            return out
+        resume = companion(out, ".partial").exists()
+        if log:
+            log(f"scoring {path} -> {out}{' (resuming)' if resume else ''}")
+        options = EvalOptions(
+            rewards=[c.to_dict() for c in rewards],
+            metrics=[],
+            output=out,
+            resume=resume,
+            tokenize=tokenize,
+            missing=missing,
+            block=tuple(block),
+            prompt_field=prompt_field,
+            response_field=response_field,
+        )
+        evaluate_files([path], options)
     return out
 
 
+def _scored(out: Path) -> bool:
+    return out.is_file() and sidecar_path(out).is_file()
+
+
+@contextmanager
+def _scoring_lock(path: str, out: Path, log: Any) -> Iterator[None]:
+    """Hold ``OUT.scoring.lock`` while scoring ``path`` into ``out``; a second ``compare`` or
+    ``report`` of the same file waits here for the first one's result and then reuses it (the
+    operating system drops the lock of a killed run, and the next one resumes its journal)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(companion(out, ".scoring.lock")))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if log:
+            log(f"waiting for another rewardhub run that is scoring {path} into {out}")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def read_rows(path: str | Path, prompt_field: str | None = None, response_field: str | None = None) -> list[ScoredRow]:
-    reader = JsonlReader([path], prompt_field, response_field)
-    return [ScoredRow(r.sample, reward_values(r.data), r.data) for r in reader]
+    rows = []
+    for r in JsonlReader([path], prompt_field, response_field):
+        values, excluded = reward_values(r.data)
+        rows.append(ScoredRow(r.sample, values, r.data, excluded))
+    return rows
 
 
 def check_agreement(sides: Sequence[Side], keys: Sequence[str]) -> None:
@@ -341,3 +393,8 @@ def _specs(side: Side, keys: list[str]) -> dict[str, dict[str, Any]]:
 def _label(files: list[str]) -> str:
     names = [Path(f).stem for f in files]
     return names[0] if len(names) == 1 else f"{names[0]} (+{len(names) - 1} files)"
+
+
+def tokenizers(side: Side) -> list[str]:
+    """The run-wide ``--tokenize`` that each scored file of ``side`` was produced with."""
+    return sorted({str(d["config"].get("tokenize")) for d in side.provenance.values() if d})

@@ -1,12 +1,14 @@
 """The comparison as tables for people (rich): one row per reward and metric, B - A with its
-interval, a marker where the interval excludes 0, and which direction is better. That it fits
-an 80-column terminal is tested in ``tests/test_compare_cli.py``."""
+interval, a marker where the interval excludes 0, and which direction is better; below them,
+what was left out of each reward and why, and why an interval is missing. That it fits an
+80-column terminal is tested in ``tests/test_compare_cli.py``, the exclusion lines in
+``tests/test_compare_exclusions.py``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rewardhub.compare.result import Comparison
+from rewardhub.compare.result import EXCLUSION_KINDS, Comparison
 
 ARROWS = {True: "↑", False: "↓", None: "·"}
 
@@ -25,7 +27,8 @@ def render(comparison: Comparison, console: Any) -> None:
     from rich.table import Table
 
     c = comparison
-    how = f"paired by prompt, {c.pairs} pairs" if c.paired else "unpaired (independent samples)"
+    pairs = f"{c.pairs} pair{'s' if c.pairs != 1 else ''}"
+    how = f"paired by prompt, {pairs}" if c.paired else "unpaired (independent samples)"
     console.print(f"A: {c.a.label} ({c.a.n} samples)\nB: {c.b.label} ({c.b.n} samples)\n{how}")
     level = f"{c.confidence:.0%}"
     for title, items, reward_rows in (("rewards", c.rewards, True), ("metrics", c.metrics, False)):
@@ -58,14 +61,47 @@ def render(comparison: Comparison, console: Any) -> None:
         console.print()
     console.print(
         f"↑ higher is better, ↓ lower is better, · no direction. * the interval excludes 0 "
-        f"(green: better, red: worse). {c.bootstrap} resamples, seed {c.seed}. p: {c.p_value_method}; "
-        f"wins: share of {'prompts' if c.paired else 'A-B sample pairs'} where B is better, ties half."
+        f"(green: better, red: worse). Intervals: Student's t on a jackknife over "
+        f"{'prompts' if c.paired else 'samples'}. p: {c.p_value_method}, {c.permutations} permutations, seed "
+        f"{c.seed}; wins: share of {'prompts' if c.paired else 'A-B sample pairs'} where B is better, ties half."
     )
     for note in c.notes:
         console.print(f"note: {note}")
-    for name, item in c.metrics.items():
-        if item.ci is None and item.note:
-            console.print(f"note: {name}: {item.note}")
+    if c.tokenize.get("mismatch"):
+        console.print(f"note: tokenizers differ: A {', '.join(c.tokenize['a'])}; B {', '.join(c.tokenize['b'])}")
+    for name, reward in c.rewards.items():
+        left = exclusions(reward, c.paired)
+        if left:
+            console.print(f"note: {name}: {left}")
+    said: dict[str, list[str]] = {}  # one line per reason, naming every row it concerns
+    for name, item in [*c.rewards.items(), *c.metrics.items()]:
+        if item.note and (item.ci is None or name in c.rewards):
+            said.setdefault(item.note, []).append(name)
+    for note, names in said.items():
+        console.print(f"note: {', '.join(names)}: {note}")
+
+
+KIND_WORDS = {
+    "null": "null",
+    "nan": "NaN",
+    "infinite": "infinite",
+    "not_a_number": "not a number",
+    "no_pair": "no value on the other side",
+}
+
+
+def exclusions(reward: Any, paired: bool) -> str:
+    """``"rows left out: A 2 NaN, 1 not a number; B 1 infinite (37 prompts used)"``, or ``""``."""
+    parts = []
+    for side in ("a", "b"):
+        counts = reward.excluded.get(side, {})
+        said = [f"{counts[k]} {KIND_WORDS[k]}" for k in EXCLUSION_KINDS if counts.get(k)]
+        if said:
+            parts.append(f"{side.upper()} {', '.join(said)}")
+    if not parts:
+        return ""
+    used = f"{reward.n} prompts with a value on both sides" if paired else f"at least {reward.n} samples a side"
+    return f"rows left out: {'; '.join(parts)} ({used} used)"
 
 
 def _interval(ci: tuple[float, float] | None) -> str:

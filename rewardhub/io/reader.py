@@ -1,7 +1,8 @@
 """Streaming input reader with errors that name the file, the line and the field.
 
-Three formats, chosen per file (tested in ``tests/test_io_reader.py`` and
-``tests/test_io_formats.py``):
+Three formats, chosen per file by :func:`file_format`, read by :func:`records` (which the Ray
+backend's read tasks use too; tested in ``tests/test_io_reader.py`` and
+``tests/test_backend_ray_formats.py``):
 
 - **JSONL** (the default): one JSON object per line. Lines are read as bytes with a length cap,
   so a runaway 50 MB line is refused without being held in memory, and decoded one by one, so
@@ -161,13 +162,7 @@ class JsonlReader:
         digest = hashlib.sha256() if streaming else None
         source: Any = _Hashing(handle, digest) if digest is not None else handle
         try:
-            suffix = Path(path).suffix.lower()
-            if suffix == ".txt":
-                yield from _text_records(source, self.max_line_bytes)
-            elif suffix == ".json" and _starts_with_bracket(source):
-                yield from _array_records(path, source)
-            else:
-                yield from _jsonl_records(source, self.max_line_bytes)
+            yield from records(path, source, self.max_line_bytes)
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
@@ -178,6 +173,53 @@ class JsonlReader:
         if key not in self.layouts:
             self.layouts[key] = detect_layout(data, self.prompt_field, self.response_field)
         return self.layouts[key]
+
+
+def file_format(path: str | Path, handle: Any) -> str:
+    """How ``path`` is read: ``"text"`` (a ``.txt`` file), ``"array"`` (a ``.json`` file whose
+    first non-space byte is ``[``; ``handle`` must be able to peek) or ``"jsonl"``."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".txt":
+        return "text"
+    if suffix == ".json" and _starts_with_bracket(handle):
+        return "array"
+    return "jsonl"
+
+
+def records(
+    path: str | Path, handle: Any, limit: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """``(line, row or its error)`` per record of ``handle`` (the bytes of ``path``), in the
+    format :func:`file_format` gives: what every backend reads, so they read alike."""
+    kind = file_format(path, handle)
+    if kind == "text":
+        return _text_records(handle, limit)
+    if kind == "array":
+        return _array_records(path, handle)
+    return _jsonl_records(handle, limit)
+
+
+def count_records(path: str | Path) -> int | None:
+    """How many rows ``path`` holds at most, cheaply: its lines (JSONL, text), or its elements
+    (a JSON array); ``None`` for a stream or a file that cannot be read or parsed (the run's
+    own reading reports why). Progress totals and the journal check use it."""
+    if is_stream(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            if file_format(path, handle) == "array":
+                try:
+                    data = json.loads(handle.read().decode("utf-8").lstrip("\ufeff"))
+                except (ValueError, RecursionError):
+                    return None
+                return len(data) if isinstance(data, list) else None
+            lines, last = 0, b"\n"
+            while block := handle.read(_CHUNK):
+                lines += block.count(b"\n")
+                last = block[-1:]
+            return lines + (last != b"\n")
+    except OSError:
+        return None
 
 
 class _Hashing:

@@ -14,6 +14,12 @@ Recognised without flags, in this order:
 
 Fields with a known meaning: ``id``, ``group``, ``reference`` (also ``ground_truth``,
 ``solution``), ``images`` (or ``image``), ``history``. Everything else goes to ``meta``.
+
+A chat message's content is text, or a list of parts whose ``text`` (where a part has one) is
+a string: anything else is a :class:`RowError` naming the part, e.g.
+``field 'prompt[0].content[1].text' must be a string, got null`` (shared by ``eval``, which
+prints it after ``file:line:``, and ``serve``, which answers 422). Tested in
+``tests/test_serve_attacks.py`` (eval and serve).
 """
 
 from __future__ import annotations
@@ -82,6 +88,7 @@ def _response_text(value: Any, field: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value and all(_is_message(m) for m in value):
+        _check_messages(value, field)
         turns = [m for m in value if m.get("role", "assistant") == "assistant"] or value
         return message_content(turns[-1])
     if isinstance(value, list) and value:
@@ -99,9 +106,26 @@ def _is_message(value: Any) -> bool:
     return isinstance(role, str) and (content is None or isinstance(content, (str, list)))
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_messages(messages: list[Any], field: str) -> None:
+    """Every text part of the messages (dicts) in ``messages`` is a string, or a RowError naming it."""
+    for i, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and "text" in part and not isinstance(part["text"], str):
+                where = f"{field}[{i}].content[{j}].text"
+                raise RowError(f"field '{where}' must be a string, got {_kind(part['text'])}", where)
+
+
 def _split_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], str]:
     if not all(_is_message(m) for m in messages):
         raise RowError("field 'messages' must be a list of {role, content} objects", MESSAGES)
+    _check_messages(messages, MESSAGES)
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "assistant":
             return messages[:i], message_content(messages[i])
@@ -134,6 +158,8 @@ def row_to_sample(row: dict[str, Any], layout: Layout, default_id: Any, base: Pa
         prompt = row.get(layout.prompt) if layout.prompt else None
         if prompt is not None and not isinstance(prompt, (str, list)):
             raise RowError(f"field '{layout.prompt}' must be a string or a list of messages", layout.prompt)
+        if isinstance(prompt, list):
+            _check_messages(prompt, str(layout.prompt))
         used.update(f for f in (layout.prompt, layout.response) if f)
     image_field = next((f for f in IMAGE_FIELDS if row.get(f) is not None), None)
     group = row.get("group")
@@ -142,6 +168,7 @@ def row_to_sample(row: dict[str, Any], layout: Layout, default_id: Any, base: Pa
     history = row.get("history") or []
     if not isinstance(history, list):
         raise RowError("field 'history' must be a list of earlier turns", "history")
+    _check_messages(history, "history")
     return Sample(
         response=response,
         prompt=prompt,

@@ -12,6 +12,10 @@ always describes it. Until then the journal stays, so a kill at any moment leave
 A killed run leaves the journal. ``--resume`` reads it back (a torn last line is cut off), checks
 that input and configuration are unchanged (the fingerprint in ``OUT.partial.meta.json``) and
 scores only the rows that are missing, so the final file is identical to an uninterrupted run.
+Every complete line is checked as it is read: ``INDEX<TAB>JSON object``, an index below the
+number of input rows (``max_rows``, so a damaged index allocates nothing beyond the rows), no
+row twice; a bad line is a :class:`ResumeError` naming ``journal:line`` and what is wrong
+(tested in ``tests/test_journal_validation.py``).
 
 :func:`check_output` refuses, before any work, an ``-o`` that is not a regular file (a
 directory, a device), that is one of the inputs, or whose directory is missing or read-only.
@@ -33,7 +37,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rewardhub.io.reader import is_stream
 
@@ -158,6 +162,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise OutputError(f"{path}: cannot write: {_why(exc)}") from None
 
 
+def has_committed_rows(journal: str | Path) -> bool:
+    """Whether ``journal`` holds at least one committed row (a row line, then the empty line
+    that commits its chunk): what an interrupted run may say it kept for ``--resume``."""
+    try:
+        with open(journal, "rb") as handle:
+            last = b""
+            while block := handle.read(1 << 20):
+                if b"\n\n" in last + block:
+                    return True
+                last = block[-1:]
+    except OSError:
+        return False
+    return False
+
+
 class ResumableWriter:
     """Journals scored rows for ``path`` and writes them out atomically, in input order.
 
@@ -168,11 +187,14 @@ class ResumableWriter:
     group is never half journaled. ``--resume`` streams the journal once to rebuild the index.
     """
 
-    def __init__(self, path: str | Path, fingerprint: dict[str, Any], *, resume: bool = False):
+    def __init__(
+        self, path: str | Path, fingerprint: dict[str, Any], *, resume: bool = False, max_rows: int | None = None
+    ):
         self.path = Path(path)
         self.journal = companion(self.path, ".partial")
         self.journal_meta = companion(self.path, ".partial.meta.json")
         self.fingerprint = fingerprint
+        self.max_rows = max_rows  # the input's rows at most: a journaled index must be below it
         self.index = JournalIndex()
         try:
             if resume and self.journal.exists():
@@ -197,22 +219,52 @@ class ResumableWriter:
                 "run again without --resume to start over"
             )
         committed = position = 0
-        pending: list[tuple[int, int, int]] = []
+        pending: dict[int, tuple[int, int]] = {}
         with self.journal.open("rb") as handle:
-            for raw in handle:
+            for line_no, raw in enumerate(handle, 1):
                 if not raw.endswith(b"\n"):
                     break  # torn by the kill: cut off below
                 if raw == b"\n":  # the chunk's commit
-                    for index, start, length in pending:
+                    for index, (start, length) in pending.items():
                         self.index.add(index, start, length)
                     pending.clear()
                     committed = position + 1
                 else:
-                    tab = raw.index(b"\t")
-                    pending.append((int(raw[:tab]), position + tab + 1, len(raw) - tab - 2))
+                    index, offset, length = self._entry(raw, line_no)
+                    if index in pending or self.index.has(index):
+                        self._damaged(line_no, f"row {index} is journaled twice")
+                    pending[index] = (position + offset, length)
                 position += len(raw)
         with self.journal.open("r+b") as handle:
             handle.truncate(committed)  # rows of an uncommitted chunk are scored again
+
+    def _entry(self, raw: bytes, line_no: int) -> tuple[int, int, int]:
+        """``(index, offset of the row in the line, row length)`` of a journal line, checked."""
+        tab = raw.find(b"\t")
+        if tab < 0:
+            self._damaged(line_no, "no tab: a journal line is the row's index, a tab, then the row's JSON")
+        text = raw[:tab]
+        if not text.isdigit() or len(text) > 18:
+            shown = text[:20].decode("utf-8", "backslashreplace")
+            self._damaged(line_no, f"the row index {shown!r} is not a row number")
+        index = int(text)
+        if self.max_rows is not None and index >= self.max_rows:
+            self._damaged(line_no, f"row index {index} is past the input's {self.max_rows} rows")
+        data = raw[tab + 1 : -1]
+        if len(data) >= 2**31:
+            self._damaged(line_no, f"the row is {len(data)} bytes long, over the 2 GiB a row may take")
+        try:
+            row = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            self._damaged(line_no, f"the row is not valid JSON ({str(exc).splitlines()[0][:80]})")
+        if not isinstance(row, dict):
+            self._damaged(line_no, f"the row is a JSON {type(row).__name__}, not an object")
+        return index, tab + 1, len(data)
+
+    def _damaged(self, line_no: int, what: str) -> NoReturn:
+        raise ResumeError(
+            f"{self.journal}:{line_no}: {what}; the journal is damaged: run again without --resume to start over"
+        )
 
     def is_done(self, index: int) -> bool:
         """Whether row ``index`` is journaled (committed)."""

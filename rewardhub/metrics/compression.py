@@ -14,6 +14,11 @@ what ``diversity.compression_ratio(responses, algorithm)`` computes, quirks incl
   package's value moves with the clock (by a few bytes in millions: 3,092,501 vs 3,092,504 on
   the 5,635 alpaca_eval answers). Ours fixes the timestamp at 0, so it is reproducible; the
   package gives the same value with its clock at 0 (that is how the tests compare);
+- the inner header is written byte for byte as the package's ``gzip.compress`` writes it, OS
+  byte 255 ("unknown") included. ``gzip.compress(data, mtime=0)`` would not do: CPython takes a
+  zlib shortcut for ``mtime=0`` that writes OS byte 3 ("Unix"), and that one byte, compressed
+  again, changes the outer size on about one small corpus in ten (``tests/test_compression_gzip.py``
+  checks the bytes, and the ratio against the package on random small corpora);
 - xz is ``lzma`` at its defaults (preset 6, CRC64 check), compressed once;
 - the package rounds to 3 decimals; we report the unrounded ratio;
 - the original size is the file it writes in text mode, i.e. the locale's encoding: UTF-8
@@ -21,11 +26,16 @@ what ``diversity.compression_ratio(responses, algorithm)`` computes, quirks incl
 
 No responses: no value (the package returns 0.0: an empty file over its compressed header).
 
+``tokenize``: accepted, like every built-in metric's, and checked, but it changes nothing:
+compression reads the UTF-8 bytes of the joined responses, with no tokens, so Chinese text is
+measured like any other (its bytes compress; nothing to tokenize).
+
 Mergeable state: a compression ratio of the whole concatenation is not a function of the
 chunks' ratios, so the state holds the text itself, compressed per chunk with fast zlib (about
 a third of its size), and :meth:`CompressionState.result` decompresses it in stream order and
 compresses the whole, once. Memory is O(corpus), a third of the raw text; merges are exact.
-Tested in ``tests/test_metrics_shaib.py`` and ``tests/test_metrics_new_states.py``.
+Tested in ``tests/test_metrics_shaib.py``, ``tests/test_metrics_new_states.py`` and
+``tests/test_compression_gzip.py``.
 """
 
 from __future__ import annotations
@@ -33,22 +43,36 @@ from __future__ import annotations
 import gzip
 import io
 import lzma
+import struct
 import zlib
 from collections.abc import Sequence
 
 from rewardhub.metrics.base import Responses, response_texts
+from rewardhub.metrics.package_split import checked_tokenize
 from rewardhub.metrics.state import MetricState
 from rewardhub.rewards import Metric
 
 ALGORITHMS = ("gzip", "xz")
 
 
+#: The header ``gzip.compress`` writes at level 9 with timestamp 0: magic, deflate, no flags,
+#: mtime 0, extra flags 2 (best compression), OS 255 (unknown). RFC 1952, section 2.3.
+GZIP_HEADER_LEVEL9_MTIME0 = struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 2, 255)
+
+
+def gzip_level9(data: bytes) -> bytes:
+    """``data`` gzipped as the package's ``gzip.compress(data)`` does (level 9), with its clock
+    at 0: header (:data:`GZIP_HEADER_LEVEL9_MTIME0`), raw deflate, CRC-32 and size."""
+    trailer = struct.pack("<LL", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return GZIP_HEADER_LEVEL9_MTIME0 + zlib.compress(data, level=9, wbits=-15) + trailer
+
+
 def double_gzip_size(data: bytes) -> int:
     """The size of the ``diversity`` package's ``compressed.gz``: ``data`` gzipped (level 9,
-    timestamp 0), written into a level-9 ``GzipFile`` named ``compressed.gz``."""
+    timestamp 0: :func:`gzip_level9`), written into a level-9 ``GzipFile`` named ``compressed.gz``."""
     sink = io.BytesIO()
     with gzip.GzipFile(filename="compressed.gz", mode="wb", fileobj=sink, compresslevel=9, mtime=0) as outer:
-        outer.write(gzip.compress(data, compresslevel=9, mtime=0))
+        outer.write(gzip_level9(data))
     return sink.tell()
 
 
@@ -72,10 +96,11 @@ class CompressionRatio(Metric):
 
     name = "compression_ratio"
     higher_is_better = False
-    version = "1"
+    version = "2"  # 2: the inner gzip header is the package's (OS byte 255); takes tokenize
     description = "Original / compressed size of the joined responses, gzip and xz (diversity package)"
 
-    def __init__(self, algorithms: str | Sequence[str] = ALGORITHMS) -> None:
+    def __init__(self, algorithms: str | Sequence[str] = ALGORITHMS, tokenize: str = "auto") -> None:
+        self.tokenize = checked_tokenize(tokenize)  # bytes, not tokens: see the module doc
         chosen = (algorithms,) if isinstance(algorithms, str) else tuple(algorithms)
         unknown = [a for a in chosen if a not in ALGORITHMS]
         if not chosen or unknown:

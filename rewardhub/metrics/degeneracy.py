@@ -134,6 +134,13 @@ class Truncated(TokenReward):
     def score(self, samples: Sequence[Sample]) -> list[float | Score | None]:
         return [self.judge(s) for s in samples]
 
+    def missing_input(self, samples: Sequence[Sample]) -> str | None:
+        """Nothing with ``max_length``; else a row field that says how generation stopped."""
+        if self.max_length is not None or any(row_says_truncated(s.meta or {}) for s in samples):
+            return None
+        fields = ", ".join(f"'{f}'" for f in TRUNCATION_FIELDS)
+        return f"needs one of the fields {fields} (or the max_length arg)"
+
     def judge(self, sample: Sample) -> Score:
         said = row_says_truncated(sample.meta or {})
         if said is not None:

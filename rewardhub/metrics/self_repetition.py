@@ -16,7 +16,13 @@ It needs the document frequencies of the whole set before any response's term, s
 two-pass metric: pass 0 counts, per n-gram hash, the responses holding it; pass 1 adds up each
 response's term against those counts. Merged results equal the single-pass value up to the
 order of a float sum. No responses: no value (the package divides by zero).
-Tested in ``tests/test_metrics_shaib.py`` and ``tests/test_metrics_new_states.py``.
+
+``tokenize``: ``"auto"`` (default) is the package's split (also ``"whitespace"``); a set holding
+CJK text, which that split cannot tokenize, has no value but an error saying so
+(:mod:`rewardhub.metrics.package_split`), never the perfect 0.0 the package reports. Any other
+rewardhub tokenizer (``zh``, ``13a``, ``hf:...``) tokenizes each response with it.
+Tested in ``tests/test_metrics_shaib.py``, ``tests/test_metrics_new_states.py`` and
+``tests/test_measures_tokenize.py``.
 """
 
 from __future__ import annotations
@@ -27,19 +33,22 @@ from rewardhub.lazy import np
 from rewardhub.metrics.base import Responses, positive_int, response_texts
 from rewardhub.metrics.hash_sets import HashCounter
 from rewardhub.metrics.hashing import ngram_hashes
+from rewardhub.metrics.package_split import WHITESPACE_SPLITS, checked_tokenize, refuse, untokenizable
 from rewardhub.metrics.state import MetricState
 from rewardhub.rewards import Metric
+from rewardhub.text import get_tokenizer
 
 #: Odd multiplier folding a response index into an n-gram hash (collisions: as likely as between hashes).
 PAIR_BASE = 0xBF58476D1CE4E5B9  # the multiplier of the (n-gram, response) pair hash
 
 
-def distinct_ngrams_per_response(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(hashes, responses)``: each response's distinct n-grams of order ``n`` (whitespace
-    tokens), one row per (n-gram, response) pair."""
+def distinct_ngrams_per_response(texts: list[str], n: int, tokenize: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """``(hashes, responses)``: each response's distinct n-grams of order ``n`` (tokens of
+    ``tokenize``: whitespace for ``auto``), one row per (n-gram, response) pair."""
     import pandas as pd  # on use: a run without metrics never imports pandas
 
-    hashes, responses = ngram_hashes([text.split() for text in texts], n)
+    split = str.split if tokenize in WHITESPACE_SPLITS else get_tokenizer(tokenize)
+    hashes, responses = ngram_hashes([split(text) for text in texts], n)
     with np.errstate(over="ignore"):  # one 64-bit key per (n-gram, response) pair, as n-grams are hashed
         pairs = hashes * np.uint64(PAIR_BASE) + responses.astype(np.uint64)
     first = ~pd.Series(pairs).duplicated().to_numpy()  # a hash table: O(n)
@@ -52,14 +61,15 @@ class SelfRepetitionScore(Metric):
 
     name = "self_repetition_score"
     higher_is_better = False
-    version = "1"
+    version = "2"  # 2: tokenize "auto" is the package's split; CJK text refused
     description = "Mean log(1 + reuses of each response's n-grams by other responses) (diversity package)"
 
-    def __init__(self, n: int = 4) -> None:
+    def __init__(self, n: int = 4, tokenize: str = "auto") -> None:
         self.n = positive_int("n", n)
+        self.tokenize = checked_tokenize(tokenize)
 
     def state(self) -> SelfRepetitionState:
-        return SelfRepetitionState(self.n)
+        return SelfRepetitionState(self.n, self.tokenize)
 
 
 class SelfRepetitionState(MetricState):
@@ -67,18 +77,23 @@ class SelfRepetitionState(MetricState):
 
     passes = 2
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, tokenize: str = "auto") -> None:
         super().__init__()
-        self.n = n
+        self.n, self.tokenize = n, tokenize
         self.holders = HashCounter()
         self.total = 0.0
         self.responses = 0
+        self.untokenizable = 0  # pass 0: responses a whitespace split cannot tokenize (CJK)
+        self.seen = 0  # pass 0: responses
 
     def add(self, samples: Responses, pass_: int = 0) -> None:
         texts = response_texts(samples)
-        hashes, responses = distinct_ngrams_per_response(texts, self.n)
+        hashes, responses = distinct_ngrams_per_response(texts, self.n, self.tokenize)
         if pass_ == 0:
             self.holders.update(hashes)
+            self.seen += len(texts)
+            if self.tokenize in WHITESPACE_SPLITS:
+                self.untokenizable += untokenizable(texts)
             return
         others = self.holders.lookup(hashes) - 1  # each distinct n-gram's holders besides this response
         reuse = np.bincount(responses, weights=others, minlength=len(texts))
@@ -89,9 +104,12 @@ class SelfRepetitionState(MetricState):
         assert isinstance(other, SelfRepetitionState)
         if self.current_pass == 0:
             self.holders.merge(other.holders)
+            self.seen += other.seen
+            self.untokenizable += other.untokenizable
         else:  # the pass-0 counts are the same frozen copy in both: add only pass-1 sums
             self.total += other.total
             self.responses += other.responses
 
     def result(self) -> dict[str, float]:
+        refuse("self_repetition_score", self.untokenizable, self.seen)
         return {"self_repetition_score": self.total / self.responses} if self.responses else {}

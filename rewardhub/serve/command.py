@@ -54,7 +54,29 @@ def _is_local(host: str) -> bool:
 @click.option(
     "--max-body-mb", type=click.FloatRange(min=0, min_open=True), default=16.0, show_default=True, help="Body limit."
 )
+@click.option(
+    "--max-request-samples",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Samples one request may have; beyond: 413 (default: as many as --max-queue).",
+)
 @click.option("--timeout", type=float, metavar="SECONDS", help="Give up on a reward call after this long (as eval).")
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time a request's body may take to arrive; beyond: 408.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM, time the requests being scored get to finish.",
+)
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Batches scored at the same time."
 )
@@ -71,6 +93,13 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
     REWARDHUB_TOKEN=secret rewardhub serve --config rewards.yaml --host 0.0.0.0 --port 8000
     """
     block = tuple((obj or {}).get("block", ()))
+    from rewardhub.calls import check_timeout
+
+    try:
+        check_timeout(opts["timeout"], "--timeout")  # the same check as eval's and the Scorer's
+    except ValueError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    _check_token(opts["token"])
     host = opts["host"]
     if not _is_local(host) and not opts["token"] and not opts["insecure"]:
         refusal = f"refusing to listen on {host} without a token: set --token or REWARDHUB_TOKEN, or pass --insecure"
@@ -89,6 +118,9 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
         max_queue=opts["max_queue"],
         max_body_mb=opts["max_body_mb"],
         workers=opts["workers"],
+        max_request_samples=opts["max_request_samples"],
+        body_timeout=opts["body_timeout"],
+        shutdown_timeout=opts["shutdown_timeout"],
     )
     app = create_app(scorer, options)
     keys = ", ".join(c.key for c in scorer.components)
@@ -104,12 +136,36 @@ def serve_command(obj: dict[str, Any] | None, **opts: Any) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=None,  # SIGTERM: finish every request in flight, then stop
+        timeout_graceful_shutdown=options.shutdown_timeout,  # SIGTERM: finish the requests in flight, then stop
     )
-    server = uvicorn.Server(config)
+    server = _server_class(uvicorn, app.state.stopping)(config)
     server.run()
     if not server.started:
         fail(f"could not start on {host}:{opts['port']}", 1)  # (the port: taken, or not ours to bind)
+
+
+def _check_token(token: str | None) -> None:
+    """A token must be sendable: UTF-8 (a client sends its bytes), no control characters."""
+    if token is None:
+        return
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        fail("--token / REWARDHUB_TOKEN: not valid UTF-8", EXIT_CONFIG)
+    if token != token.strip() or any(ord(c) < 32 or ord(c) == 127 for c in token):
+        fail("--token / REWARDHUB_TOKEN: no spaces at its ends and no control characters", EXIT_CONFIG)
+
+
+def _server_class(uvicorn: Any, stopping: Any) -> Any:
+    """uvicorn's server, setting the app's ``stopping`` event as it begins to shut down (bodies
+    still arriving are then refused at once: a client that stops mid-body cannot hold it up)."""
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            stopping.set()
+            await super().shutdown(sockets)
+
+    return Server
 
 
 def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
@@ -124,8 +180,8 @@ def _build_scorer(opts: dict[str, Any], block: tuple[str, ...]) -> Any:
                 rewards=opts["rewards"], metrics=None, config=opts["config"], missing=opts["missing"], block=block
             )
         ).run
-        return Scorer(run.rewards, missing=run.missing, timeout=opts["timeout"], tokenize=run.tokenize, block=block)
+        return Scorer(  # isolate: a pure-Python reward runs in worker processes, so it never holds up the event loop
+            run.rewards, missing=run.missing, timeout=opts["timeout"], tokenize=run.tokenize, block=block, isolate=True
+        )
     except (ConfigError, plugins.PluginError, ValueError) as exc:
         fail(str(exc), EXIT_CONFIG)
-
-

@@ -4,9 +4,14 @@ in and out, and the refusals as one exception type.
 Promises (tested in ``tests/test_serve.py`` against the real server, and by the fuzz test
 in ``tests/test_serve_fuzz.py``):
 
-- the token is compared in constant time (:func:`hmac.compare_digest`);
+- the token is compared in constant time (:func:`hmac.compare_digest`), as UTF-8 bytes: a
+  token with non-ASCII characters matches when the client sends it in UTF-8;
 - a body over the limit is refused (413) from its ``Content-Length`` before a byte is read,
   and a chunked body as soon as it passes the limit: never read whole;
+- a body that has not arrived within the body timeout is refused (408), and one still arriving
+  when the server stops is refused at once (503): a client that stops mid-body holds up
+  neither a worker nor the shutdown; a client that disconnects mid-body raises
+  :class:`starlette.requests.ClientDisconnect` (the app counts it, no traceback);
 - bad JSON is a 400 that says where; JSON's ``NaN``/``Infinity`` are refused (not JSON), as are
   numbers or nesting deep enough to hurt;
 - responses are plain ASCII JSON (lone surrogates escaped, NaN written as ``null``).
@@ -14,6 +19,7 @@ in ``tests/test_serve_fuzz.py``):
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -41,18 +47,47 @@ def field_error(field: str, reason: str) -> ClientError:
 
 
 def token_ok(request: Request, token: str | None) -> bool:
-    """Whether the request carries ``token`` (``Authorization: Bearer T``); constant time."""
+    """Whether the request carries ``token`` (``Authorization: Bearer T``); constant time.
+
+    The header's bytes are compared with the token's UTF-8 bytes (Starlette decodes headers
+    as Latin-1, which gives the bytes back unchanged)."""
     if token is None:
         return True
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
         given = ""
-    return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+    sent = given.strip(" \t").encode("latin-1", "replace")  # (only ASCII blanks: 0xA0 may end a UTF-8 character)
+    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 once it is known to pass ``limit`` bytes."""
+async def read_body(
+    request: Request, limit: int, timeout: float | None = None, stopping: asyncio.Event | None = None
+) -> bytes:
+    """The body, refused with 413 once it is known to pass ``limit`` bytes, with 408 if it has
+    not all arrived within ``timeout`` seconds, and with 503 as soon as ``stopping`` is set."""
+    reading = asyncio.ensure_future(_read_body(request, limit))
+    waiters: set[asyncio.Future[Any]] = {reading}
+    stop = asyncio.ensure_future(stopping.wait()) if stopping is not None else None
+    if stop is not None:
+        waiters.add(stop)
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        stopped = stop is not None and stop.done()
+    finally:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.cancel()
+    if reading.done() and not reading.cancelled():
+        return reading.result()
+    await asyncio.gather(reading, return_exceptions=True)
+    close = {"Connection": "close"}
+    if stopped:
+        raise ClientError(503, "the server is shutting down; send the request again", {**close, "Retry-After": "1"})
+    raise ClientError(408, f"body: not received within {timeout:g}s", close)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:

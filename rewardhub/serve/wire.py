@@ -77,9 +77,7 @@ def sample_row(sample: Sample) -> dict[str, Any]:
     return row
 
 
-def result_rows(
-    batch: ScoreBatch, keys: Sequence[str] | None = None, missing: str = "skip"
-) -> list[dict[str, Any]]:
+def result_rows(batch: ScoreBatch, keys: Sequence[str] | None = None, missing: str = "skip") -> list[dict[str, Any]]:
     """Each sample's results, as ``eval`` writes them; ``keys`` restricts them to some rewards
     (the total is then theirs, under the same ``missing`` policy)."""
     keys = list(batch.components) if keys is None else list(keys)
@@ -101,8 +99,21 @@ def result_rows(
     return rows
 
 
-def read_results(samples: list[Sample], keys: Sequence[str], weights: dict[str, float], data: Any) -> ScoreBatch:
-    """A server's response to ``samples`` as a :class:`ScoreBatch`; ``ValueError`` if malformed."""
+def read_results(
+    samples: list[Sample],
+    keys: Sequence[str],
+    weights: dict[str, float],
+    data: Any,
+    missing: str = "skip",
+    source: str = "the server",
+) -> ScoreBatch:
+    """A server's response to ``samples`` as a :class:`ScoreBatch`; ``ValueError`` if malformed.
+
+    Each value is checked as the engine checks a reward's output: one that is not a finite
+    number is ``None`` with the reason in that sample's errors. A row with such a value, or
+    whose total is not a finite number, gets its total computed here from its valid values,
+    under the server's ``missing`` policy.
+    """
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list) or len(results) != len(samples):
         got = len(results) if isinstance(results, list) else type(results).__name__
@@ -111,15 +122,42 @@ def read_results(samples: list[Sample], keys: Sequence[str], weights: dict[str, 
     infos: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
     errors: list[dict[str, str]] = []
     totals: list[float | None] = []
+    picked = {k: weights[k] for k in keys}
     for row in results:
         if not isinstance(row, dict) or not isinstance(row.get("rewards"), dict):
             raise ValueError("malformed response: a result without 'rewards'")
-        info = row.get("reward_info") or {}
+        info = row.get("reward_info") if isinstance(row.get("reward_info"), dict) else {}
+        sent_errors = row.get("errors") if isinstance(row.get("errors"), dict) else {}
+        row_errors = {str(k): str(v) for k, v in sent_errors.items()}
+        values: dict[str, float | None] = {}
+        invalid = False
         for k in keys:
-            value = row["rewards"].get(k)
-            components[k].append(None if value is None else float(value))
-            infos[k].append(dict(info.get(k) or {}))
-        errors.append({str(k): str(v) for k, v in (row.get("errors") or {}).items()})
-        total = row.get("reward")
-        totals.append(None if total is None else float(total))
-    return ScoreBatch(samples, components, infos, errors, totals, {k: weights[k] for k in keys})
+            values[k], problem = _checked(row["rewards"].get(k))
+            if problem:
+                row_errors[k] = f"{source} sent an invalid value: {problem}"
+                invalid = True
+            components[k].append(values[k])
+            infos[k].append(dict(info[k]) if isinstance(info.get(k), dict) else {})
+        errors.append(row_errors)
+        total, problem = _checked(row.get("reward"))
+        if problem or invalid:
+            total = weighted_total(values, picked, missing)
+        totals.append(total)
+    return ScoreBatch(samples, components, infos, errors, totals, picked)
+
+
+def _checked(value: Any) -> tuple[float | None, str | None]:
+    """``(value, None)`` for a finite number or ``None``; ``(None, why)`` for anything else (the
+    engine's rule for a reward's output, :func:`rewardhub.engine.normalize`, on JSON values)."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = json.dumps(value)[:40] if isinstance(value, (str, bool)) else type(value).__name__
+        return None, f"{shown}, not a number"
+    try:
+        number = float(value)
+    except OverflowError:
+        return None, "a number too large for a float"
+    if not math.isfinite(number):
+        return None, f"{number}, not a finite number"
+    return number, None

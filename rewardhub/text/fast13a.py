@@ -22,19 +22,30 @@ word on its own, and within a word, after rule 1, the tokens of each piece betwe
   unless a digit comes right before a dash (rule 4); only pieces like ``"e.g."`` or ``"3.14"``
   are scanned in full, as plain character scans that match exactly as the regex engine does
   (leftmost, non-overlapping);
-- words and pieces are remembered (they repeat: bounded memos, cleared when full).
+- words and pieces are remembered (they repeat): memos of at most :data:`_MEMO_SIZE` entries
+  each and :data:`WORD_MEMO_BYTES` together (an entry's bytes bounded from above in O(1); a
+  100,000-character "word" of minified code counts as such), all cleared when either is full.
 
 On the 5,635 alpaca_eval answers: sacrebleu 3.60 CPU-s, this 0.70 s with empty memos and 0.47 s
 with warm ones (Python 3.11, one measurement on the shared machine). Property-tested against
-sacrebleu on random text and word shapes, and checked on real text, in ``tests/test_tokenizers.py``.
+sacrebleu on random text and word shapes, and checked on real text, in ``tests/test_tokenizers.py``;
+the memos' bytes in ``tests/test_memo_bytes.py``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
+from typing import Any
+
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, budget
 
 _MEMO_SIZE = 1 << 17
+#: The bytes the word, piece and shape memos may hold together (``REWARDHUB_WORD_MEMO_MB``).
+WORD_MEMO_BYTES = budget("word_memo", 64 * MiB)
+#: The most bytes one str takes beyond its characters, and per character.
+_STR_HEADER, _CHAR = sys.getsizeof("\U0001f600") - 4, 4
 
 #: sacrebleu's first rule, ``([\{-\~\[-\` -\&\(-\+\:-\@\/])`` -> `` \1 ``, as a set of characters.
 RULE1 = frozenset('{|}~[\\]^_` !"#$%&()*+:;<=>?@/')
@@ -53,6 +64,33 @@ _words: dict[str, list[str]] = {}
 _pieces: dict[str, list[str]] = {}
 #: (leading .,-, trailing .,-, placeholder core) -> (tokens before, left, right, tokens after)
 _shapes: dict[tuple[str, str, str], tuple[list[str], str, str, list[str]]] = {}
+_held = 0  # bytes the three memos hold, as accounted when each entry went in
+#: An entry's bytes, from above, for a key of ASCII text and for any other: per character of the
+#: key (the key and its tokens together have at most twice its characters), per token (a str
+#: header and a list slot), and per entry (the list or tuple, one more str, the dict slot).
+_ASCII_COST = (2, sys.getsizeof("") + 8, sys.getsizeof("") + 56 + 64 + ENTRY_OVERHEAD)
+_OTHER_COST = (2 * _CHAR, _STR_HEADER + 8, 2 * (_STR_HEADER + 8) + 64 + ENTRY_OVERHEAD)
+_, _ASCII_PER_TOKEN, _ASCII_PER_ENTRY = _ASCII_COST
+
+
+def _remember(memo: dict, key: Any, value: Any, chars: int, tokens: int, ascii: bool = False) -> None:
+    """``memo[key] = value``, for an entry of ``chars`` characters in its key in ``tokens``
+    strings: the memos are emptied first when it would take them past :data:`_MEMO_SIZE`
+    entries or :data:`WORD_MEMO_BYTES` (an entry bigger than that is not kept)."""
+    global _held
+    per_char, per_token, per_entry = _ASCII_COST if ascii else _OTHER_COST
+    cost = per_char * chars + per_token * tokens + per_entry
+    held = _held + cost
+    if held > WORD_MEMO_BYTES or len(memo) >= _MEMO_SIZE:
+        _words.clear()
+        _pieces.clear()
+        _shapes.clear()
+        _held = held = 0
+        if cost > WORD_MEMO_BYTES:
+            return
+        held = cost
+    memo[key] = value
+    _held = held
 
 
 def _pairs(line: str, first: Callable[[str], bool], second: Callable[[str], bool], replace) -> str:
@@ -124,16 +162,15 @@ def _piece(piece: str) -> list[str]:
             key = (lead, trail, placeholder)
             shape = _shapes.get(key)
             if shape is None:
-                shape = _shapes[key] = _shape(lead, placeholder, trail)
+                shape = _shape(lead, placeholder, trail)
+                _remember(_shapes, key, shape, len(lead) + len(trail) + 2, len(shape[0]) + len(shape[3]) + 5)
             before, left, right, after = shape
             tokens = [*before, left + core + right, *after]
         elif "." not in piece and "," not in piece and _DIGIT_DASH.search(piece) is None:
             tokens = [piece]  # only rule 4 could act, and no digit comes before a dash
         else:
             tokens = rules_2_to_4(piece)
-        if len(_pieces) >= _MEMO_SIZE:
-            _pieces.clear()
-        _pieces[piece] = tokens
+        _remember(_pieces, piece, tokens, len(piece), len(tokens), piece.isascii())
     return tokens
 
 
@@ -158,9 +195,13 @@ def _word(word: str) -> list[str]:
                 tokens.extend(_piece(part))
             elif part:
                 tokens.append(part)
-    if len(_words) >= _MEMO_SIZE:
-        _words.clear()
-    _words[word] = tokens
+    global _held  # _remember(_words, ...) inlined for ASCII words: this is the hot path
+    held = _held + 2 * len(word) + _ASCII_PER_TOKEN * len(tokens) + _ASCII_PER_ENTRY
+    if word.isascii() and held <= WORD_MEMO_BYTES and len(_words) < _MEMO_SIZE:
+        _words[word] = tokens
+        _held = held
+    else:
+        _remember(_words, word, tokens, len(word), len(tokens), word.isascii())
     return tokens
 
 

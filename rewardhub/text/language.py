@@ -20,17 +20,18 @@ The rule, in order (each step is cheap; only the first :data:`SAMPLE_CHARS` char
    (seen on alpaca_eval), while French, German, Spanish and Italian sentences score 0.91-1.0.
    Without ``py3langid`` only the script rule applies.
 
-Tested in ``tests/test_language.py``.
+Tested in ``tests/test_language.py``; the memo's bytes in ``tests/test_memo_bytes.py``.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rewardhub.text.tokenizers import RecentMemo
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, budget
 
 #: Characters of a text that the rule reads (enough to tell; bounds the cost of long texts).
 SAMPLE_CHARS = 2000
@@ -105,18 +106,24 @@ def identifier_available() -> bool:
     return bool(_Identifier.get())
 
 
-_recent = RecentMemo()
+#: The bytes the memo of recent texts' languages may hold (``REWARDHUB_LANGUAGE_MEMO_MB``):
+#: mostly its keys, the texts (a text of a run is usually alive anyway, in its chunk).
+LANGUAGE_MEMO_BYTES = budget("language_memo", 16 * MiB)
+#: A remembered ``(language, confidence)``: the tuple and the float (the language strings are
+#: the identifier's own, shared).
+_VALUE_BYTES = sys.getsizeof(("xx", 0.5)) + sys.getsizeof(0.5)
+_recent: RecentMemo[str, tuple[str | None, float]] = RecentMemo(2048, max_bytes=LANGUAGE_MEMO_BYTES)
 
 
 def language_of(text: str) -> tuple[str | None, float]:
     """``(language, confidence)``: the script's language for non-Latin text (confidence 1), the
     identifier's best guess for Latin text; ``(None, 0.0)`` without letters, or for Latin text
     without ``py3langid``. Remembered for the run's recent texts (every model-backed reward
-    and metric of a run asks about the same responses)."""
+    and metric of a run asks about the same responses), within :data:`LANGUAGE_MEMO_BYTES`."""
     found = _recent.get(text)
     if found is None:
         found = _identify(text[:SAMPLE_CHARS])
-        _recent.put(text, found)
+        _recent.put(text, found, sys.getsizeof(text) + _VALUE_BYTES + ENTRY_OVERHEAD)
     return found
 
 

@@ -1,24 +1,31 @@
 """Tokenizers shared by every n-gram metric and reward.
 
 ``whitespace``, ``13a``, ``intl``, ``zh`` and ``char`` (sacrebleu's, where it has them),
-``hf:NAME_OR_PATH`` (any Hugging Face tokenizer, loaded on first use), and ``auto``, the
+``hf:NAME_OR_PATH`` (any Hugging Face tokenizer, loaded on first use: a local directory, the
+local cache, or the hub when a bounded probe reaches it, so offline fails in seconds), and ``auto``, the
 default: ``zh`` when CJK characters make up at least 30% of the text's non-space characters,
 ``13a`` otherwise. So Chinese text is never one token per sentence.
 
 One tokenization per response per tokenizer: every tokenizer :func:`get_tokenizer` returns
-remembers the tokens of the last :data:`TOKEN_CACHE_SIZE` texts it saw (a bounded memo, so a
-streamed run stays O(chunk)), and every reward and metric of a run asks the same tokenizer
-object, so ``entropy``, ``repetition_penalty`` and the n-gram metrics tokenize a response
-once between them. ``13a`` is :mod:`rewardhub.text.fast13a`, exact to sacrebleu.
+remembers the tokens of the last :data:`TOKEN_CACHE_SIZE` texts it saw, within
+:data:`TOKEN_MEMO_BYTES` (a :class:`~rewardhub.memo.RecentMemo`: bounded by bytes, so a
+streamed run stays O(chunk) and a server fed 0.7 MB responses does not grow), and every reward
+and metric of a run asks the same tokenizer object, so ``entropy``, ``repetition_penalty`` and
+the n-gram metrics tokenize a response once between them. An entry's bytes are bounded from
+above in O(1) (:func:`token_bytes`), checked against the measured sizes in
+``tests/test_memo_bytes.py``. ``13a`` is :mod:`rewardhub.text.fast13a`, exact to sacrebleu;
+sacrebleu's own per-line ``lru_cache`` (65,536 lines of any length) is bypassed.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from rewardhub.memo import ENTRY_OVERHEAD, MiB, RecentMemo, budget
 from rewardhub.text.fast13a import lowercase_safe, tokenize_13a
 
 Tokenizer = Callable[[str], list[str]]
@@ -38,33 +45,48 @@ def cjk_share(text: str) -> float:
 
 
 #: How many texts each tokenizer remembers the tokens of, at least (a chunk's responses, with
-#: their lowercased forms, for every reward and metric of the run). Chunks of texts that are
-#: tokenized by several metrics in turn are at most this long.
+#: their lowercased forms, for every reward and metric of the run), when they fit in half of
+#: :data:`TOKEN_MEMO_BYTES`. Chunks of texts that are tokenized by several metrics in turn are at
+#: most this long.
 TOKEN_CACHE_SIZE = 2048
+#: The bytes each tokenizer's memo may hold (``REWARDHUB_TOKEN_MEMO_MB``). Alpaca-sized answers
+#: (about 20 KB with their tokens) fit 2 x :data:`TOKEN_CACHE_SIZE` in it; a 0.7 MB response
+#: takes about 9 MB, so 6 of those fit in a generation.
+TOKEN_MEMO_BYTES = budget("token_memo", 128 * MiB)
+#: The bytes the ``auto`` choice memo may hold (``REWARDHUB_CHOICE_MEMO_MB``): its keys, the texts.
+CHOICE_MEMO_BYTES = budget("choice_memo", 16 * MiB)
+
+#: The most bytes a str object takes beyond its characters (a 4-byte-per-character one).
+_STR_HEADER = sys.getsizeof("\U0001f600") - 8
+_ASCII_TOKEN = sys.getsizeof("x")  # an ASCII str's header, terminator and one character: 50
 
 
-class RecentMemo:
-    """Values of the texts looked up lately: at least the last ``size`` stored, at most twice
-    that. Two generations instead of LRU bookkeeping: when the new one is full it becomes the
-    old one. A hit in the old generation is not moved, so reading a chunk of up to ``size``
-    texts a second time, in any order, finds every one of them."""
-
-    def __init__(self, size: int = TOKEN_CACHE_SIZE):
-        self.size = size
-        self._new: dict[str, Any] = {}
-        self._old: dict[str, Any] = {}
-
-    def get(self, text: str) -> Any:
-        value = self._new.get(text)
-        return self._old.get(text) if value is None else value
-
-    def put(self, text: str, value: Any) -> None:
-        if len(self._new) >= self.size:
-            self._old, self._new = self._new, {}
-        self._new[text] = value
+def text_kind(text: str) -> int:
+    """Bytes per character of ``text`` in CPython's compact form (1, 2 or 4), in O(1)."""
+    if text.isascii():
+        return 1
+    return max(1, (sys.getsizeof(text) - _STR_HEADER) // (len(text) + 1))
 
 
-_choices = RecentMemo()
+def token_bytes(text: str, tokens: tuple[str, ...]) -> int:
+    """The bytes a memo entry ``text -> tokens`` keeps alive, from above, in O(1), for tokens
+    that are pieces of ``text`` (every built-in tokenizer: their characters add up to at most
+    ``len(text)``, none wider than the widest of ``text``): the key, the tuple, a str header
+    per token, the characters, and the dict slot."""
+    if text.isascii():  # ASCII pieces: a 49-byte str with its terminator, and one byte a character
+        return sys.getsizeof(text) + sys.getsizeof(tokens) + len(tokens) * _ASCII_TOKEN + len(text) + ENTRY_OVERHEAD
+    kind = text_kind(text)
+    per_token = _STR_HEADER + kind  # (a str's terminator takes one character)
+    return sys.getsizeof(text) + sys.getsizeof(tokens) + len(tokens) * per_token + len(text) * kind + ENTRY_OVERHEAD
+
+
+def measured_token_bytes(text: str, tokens: tuple[str, ...]) -> int:
+    """:func:`token_bytes` for tokens that need not be pieces of the text (``hf:`` tokenizers
+    add markers such as ``Ġ``): each token's size measured, O(tokens)."""
+    return sys.getsizeof(text) + sys.getsizeof(tokens) + sum(map(sys.getsizeof, tokens)) + ENTRY_OVERHEAD
+
+
+_choices: RecentMemo[str, str] = RecentMemo(TOKEN_CACHE_SIZE, max_bytes=CHOICE_MEMO_BYTES)
 
 
 def auto_choice(text: str) -> str:
@@ -74,27 +96,38 @@ def auto_choice(text: str) -> str:
     choice = _choices.get(text)
     if choice is None:
         choice = "zh" if cjk_share(text) >= CJK_SHARE else "13a"
-        _choices.put(text, choice)
+        _choices.put(text, choice, sys.getsizeof(text) + ENTRY_OVERHEAD)  # the values are shared constants
     return choice
 
 
 class CachedTokenizer:
-    """A tokenizer that remembers the tokens of the last texts it saw (a :class:`RecentMemo`,
-    see the module doc). Callers get their own list each time, so a caller changing it cannot
-    corrupt the memo."""
+    """A tokenizer that remembers the tokens of the last texts it saw (a
+    :class:`~rewardhub.memo.RecentMemo` of at least ``size`` texts within ``max_bytes``, see the
+    module doc). ``pieces``: the tokens are pieces of the text (every built-in tokenizer), so an
+    entry's bytes are bounded in O(1); else they are measured. Callers get their own list each
+    time, so a caller changing it cannot corrupt the memo."""
 
     def __init__(
-        self, split: Tokenizer, size: int = TOKEN_CACHE_SIZE, lowercase_safe: Callable[[str], bool] | None = None
+        self,
+        split: Tokenizer,
+        size: int = TOKEN_CACHE_SIZE,
+        lowercase_safe: Callable[[str], bool] | None = None,
+        *,
+        max_bytes: int | None = None,
+        pieces: bool = True,
     ):
         self.split = split
-        self._memo = RecentMemo(size)
+        self._memo: RecentMemo[str, tuple[str, ...]] = RecentMemo(
+            size, max_bytes=TOKEN_MEMO_BYTES if max_bytes is None else max_bytes
+        )
         self._lowercase_safe = lowercase_safe
+        self._sizeof = token_bytes if pieces else measured_token_bytes
 
     def _tokens(self, text: str) -> tuple[str, ...]:
         tokens = self._memo.get(text)
         if tokens is None:
             tokens = tuple(self.split(text))
-            self._memo.put(text, tokens)
+            self._memo.put(text, tokens, self._sizeof(text, tokens))
         return tokens
 
     def __call__(self, text: str) -> list[str]:
@@ -112,6 +145,18 @@ class CachedTokenizer:
         return self(text.lower())
 
 
+def _uncached(tokenizer: Any) -> Callable[[str], str]:
+    """``tokenizer`` (a sacrebleu tokenizer object) called past its class's ``lru_cache`` of
+    65,536 lines of any length, and the same for the tokenizer it hands each line to."""
+    inner = getattr(tokenizer, "_post_tokenizer", None)
+    if inner is not None:
+        tokenizer._post_tokenizer = _uncached(inner)  # our own object: its attribute, not the class
+    call = getattr(type(tokenizer).__call__, "__wrapped__", None)
+    if call is None:
+        return tokenizer
+    return lambda line: call(tokenizer, line)
+
+
 def _sacrebleu(name: str) -> Tokenizer:
     if name == "13a":
         return tokenize_13a
@@ -121,20 +166,40 @@ def _sacrebleu(name: str) -> Tokenizer:
         from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh as cls
     else:
         from sacrebleu.tokenizers.tokenizer_char import TokenizerChar as cls
-    tok = cls()
-    uncached = getattr(type(tok).__call__, "__wrapped__", None)  # skip sacrebleu's 65k-line lru_cache
-    if uncached is not None:
-        return lambda text: uncached(tok, text).split()
+    tok = _uncached(cls())
     return lambda text: tok(text).split()
 
 
 def _huggingface(path: str) -> Tokenizer:
+    """A Hugging Face tokenizer's ``tokenize``: a local directory, else from the local cache,
+    else from the hub, asked only when a bounded probe finds it reachable and never with
+    ``HF_HUB_OFFLINE`` set (:mod:`rewardhub.text.hub`): offline, a one-line error at once."""
     try:
         from transformers import AutoTokenizer
     except ImportError:  # the host does not depend on transformers
         raise ValueError(f"tokenizer 'hf:{path}' needs the transformers package: pip install transformers") from None
-    tok = AutoTokenizer.from_pretrained(path)
-    return tok.tokenize
+    from pathlib import Path
+
+    from rewardhub.text import hub
+
+    if Path(path).expanduser().is_dir():
+        return AutoTokenizer.from_pretrained(str(Path(path).expanduser())).tokenize
+    try:  # the local cache first: no network
+        return AutoTokenizer.from_pretrained(path, local_files_only=True).tokenize
+    except Exception:
+        pass
+    if hub.hub_offline():
+        raise ValueError(
+            f"{path!r} is not a local directory nor in the local Hugging Face cache, and HF_HUB_OFFLINE is set: "
+            "download it first, or give a local directory"
+        )
+    problem = hub.probe(path)
+    if problem is not None:
+        raise ValueError(
+            f"{path!r} is not a local directory nor in the local Hugging Face cache, and {hub.hub_endpoint()} "
+            f"cannot be reached ({problem}): give a local directory, or set HF_ENDPOINT to a mirror"
+        )
+    return AutoTokenizer.from_pretrained(path).tokenize
 
 
 def _on_first_use(build: Callable[[], Tokenizer]) -> Tokenizer:
@@ -159,7 +224,7 @@ def get_tokenizer(name: str = "auto") -> Tokenizer:
     if name in ("intl", "zh", "char"):
         return CachedTokenizer(_sacrebleu(name))
     if name.startswith("hf:") and len(name) > 3:
-        return CachedTokenizer(_huggingface(name[3:]))
+        return CachedTokenizer(_huggingface(name[3:]), pieces=False)
     if name == "auto":
         zh, latin = _on_first_use(lambda: _sacrebleu("zh")), _sacrebleu("13a")
         return CachedTokenizer(

@@ -53,6 +53,7 @@ class ClipSimilarity(rewardhub.Reward):
     name = "clip_similarity"
     version = __version__
     inputs = ("response", "images")
+    requires = ("images",)
 
     def __init__(
         self,

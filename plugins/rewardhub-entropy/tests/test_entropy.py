@@ -78,6 +78,6 @@ def test_discovered_as_its_own_distribution_and_scores_evaldata():
     listed = json.loads(CliRunner().invoke(cli, ["plugins", "--json"]).output)
     assert any(p["distribution"] == "rewardhub-entropy" and p["rewards"] == ["entropy"] for p in listed)
     result = CliRunner().invoke(cli, ["eval", str(EVALDATA / "chat_zh.jsonl"), "--rewards", "entropy", "--json"])
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["n"] == 11 and summary["rewards"]["entropy"]["missing"] == 0
     assert summary["rewards"]["entropy"]["min"] < 0.5 < summary["rewards"]["entropy"]["max"]

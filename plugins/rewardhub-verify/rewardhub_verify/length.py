@@ -8,12 +8,14 @@
     ((L - C) - n) / C      for L - C < n <= L      (linear, down to -1 at L)
     -1                     for n > L
 
-(times ``penalty_factor``, verl's knob, default 1). The defaults are the DAPO paper's: 16,384
+(times ``penalty_factor``, verl's knob, default 1). ``cache_length=0`` is a hard cut-off, as in
+TRL (``soft_punish_cache=0``): 0 up to ``L`` tokens, -1 beyond. The defaults are the DAPO paper's: 16,384
 expected tokens plus a 4,096-token cache, so ``L = 20480`` and ``C = 4096``. Tokens come from the ``tokenize`` arg,
 any of the host's tokenizers (:mod:`rewardhub.text.tokenizers`), ``hf:NAME`` included: use the
 policy's own tokenizer to count what the trainer counts.
 
-Tested in ``tests/test_length.py`` (against TRL's implementation too).
+Tested in ``tests/test_length.py`` (against TRL's implementation too) and
+``tests/test_formats_prefill.py`` (``cache_length=0``, against TRL's).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def soft_overlong_penalty(n: int, max_length: int, cache_length: int) -> float:
     expected = max_length - cache_length
     if n <= expected:
         return 0.0
-    if n <= max_length:
+    if n <= max_length:  # never reached with cache_length 0: then expected == max_length
         return (expected - n) / cache_length
     return -1.0
 
@@ -70,11 +72,13 @@ class Length(rewardhub.Reward):
 
 class SoftOverlong(Length):
     """DAPO's soft overlong punishment: 0 up to ``max_length - cache_length`` tokens, then
-    linearly down to -1 at ``max_length``, -1 beyond (times ``penalty_factor``)."""
+    linearly down to -1 at ``max_length``, -1 beyond (times ``penalty_factor``);
+    ``cache_length=0``: 0 up to ``max_length``, -1 beyond (TRL's hard cut-off)."""
 
     name = "soft_overlong"
     description = "DAPO soft overlong punishment: 0, then linearly to -1 over the last cache_length tokens"
     higher_is_better = True
+    kind = "shaping"  # its budget is the trainer's max length: a training-time setting
 
     def __init__(
         self,
@@ -83,8 +87,8 @@ class SoftOverlong(Length):
         penalty_factor: float = 1.0,
         tokenize: str = "auto",
     ) -> None:
-        if not 0 < cache_length <= max_length:
-            raise ValueError(f"need 0 < cache_length <= max_length, got {cache_length} and {max_length}")
+        if not 0 <= cache_length <= max_length:
+            raise ValueError(f"need 0 <= cache_length <= max_length, got {cache_length} and {max_length}")
         if penalty_factor < 0:
             raise ValueError(f"penalty_factor must be >= 0, got {penalty_factor}")
         super().__init__(tokenize)

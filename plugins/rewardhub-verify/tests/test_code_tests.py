@@ -40,7 +40,7 @@ BOMBS = {
         "def add(a, b):\n    return a + b\n```"
     ),
 }
-SHORT = {"timeout": 2, "cpu_seconds": 2, "memory_mb": 512, "processes": 16, "file_size_mb": 1}
+SHORT = {"timeout": 6, "cpu_seconds": 2, "memory_mb": 512, "processes": 16, "file_size_mb": 1}
 
 
 def sandbox_processes() -> list[int]:

@@ -1,4 +1,5 @@
-"""math_accuracy: agreement with math-verify called directly, the deadline, None with reasons."""
+"""math_accuracy: agreement with math-verify called directly (the reference read as documented:
+boxed unless it has delimiters, see ``test_math_references.py``), the deadline, None with reasons."""
 
 from __future__ import annotations
 
@@ -54,10 +55,21 @@ def generated_pairs(seed: int = 0) -> list[tuple[str, str]]:
     return pairs
 
 
+def gold_as_documented(reference: str) -> str:
+    """The reference as math_accuracy reads it (``math_references``): as written when it has
+    math delimiters, else boxed, as verl does. (The generated references never need the
+    plain-expression reading; ``test_math_references.py`` covers that one.)"""
+    return reference if "$" in reference else "\\boxed{" + reference + "}"
+
+
 def direct(response: str, reference: str) -> float | None:
-    """math-verify called directly, in the main thread, with its own defaults."""
-    gold = math_verify.parse(reference)
-    if not gold:
+    """math-verify called directly, in the main thread, with its own defaults for the response
+    and the reference read as documented (a boxed reference as LaTeX, as verl parses it)."""
+    if "$" in reference:
+        gold = math_verify.parse(reference)
+    else:
+        gold = math_verify.parse(gold_as_documented(reference), [math_verify.LatexExtractionConfig()])
+    if all(isinstance(g, str) for g in gold):
         return None
     return float(math_verify.verify(gold, math_verify.parse(response)))
 
@@ -88,7 +100,10 @@ def test_trl_style_agrees_with_trl_accuracy_reward(tmp_path):
     rewards = pytest.importorskip("trl.rewards")
     pairs = generated_pairs(seed=1)[::4]
     completions = [[{"role": "assistant", "content": response}] for response, _ in pairs]
-    expected = rewards.accuracy_reward(completions, [reference for _, reference in pairs])
+    expected = rewards.accuracy_reward(completions, [gold_as_documented(reference) for _, reference in pairs])
+    # A reference math-verify reads only as raw text (no expression; TRL compares the text) is None here.
+    expected = [None if direct(r, ref) is None else e for (r, ref), e in zip(pairs, expected)]
+    assert expected.count(None) == 1
     with MathAccuracy(style="trl", workers=2) as reward:
         got = [s.value for s in reward.score([Sample(r, reference=ref) for r, ref in pairs])]
     assert got == expected

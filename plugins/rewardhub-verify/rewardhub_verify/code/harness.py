@@ -1,71 +1,45 @@
-"""The program a :class:`~rewardhub_verify.code.sandbox.LocalSandbox` runs: standard library only.
+"""The tested process's side of a run: standard library only, called by :mod:`.confine` in
+the process whose privileges it has just dropped.
 
-``python -I harness.py SPEC.json``: SPEC holds the code, the steps of the reference
-(setup or test), the resource limits, the results file and optionally a pids cgroup to join.
-In this order it joins the cgroup, sets the limits (they bind every process the code
-starts), runs the code as module ``solution``, then each step in the same namespace, writing
-one JSON line per test (``{"test": i, "passed": ..., "error": ...}``) to the results file as it
-goes, so a run killed halfway still tells which tests passed.
+It runs the code as module ``solution``, then each step of the reference in the same
+namespace, in order. Before each *test* step it reads one line from the supervisor (a fresh
+nonce) and after it answers ``NONCE [passed, error]``; a code that raises at import is told
+first (``code_error "..."``). The supervisor accepts nothing else (see :mod:`.confine`): a
+code that writes lines of its own into the pipe, before or after, ends its run as tampered.
 
-What this does not do: keep the code from reading or faking the results file; the sandbox
-contains damage (time, memory, processes, files, network where namespaces allow), it does not
-make test outcomes tamper-proof.
+What this cannot do: keep a program from subverting the interpreter it shares with its tests
+(an object whose ``__eq__`` is always true, a thread that reads the nonce first). That is the
+code's own score; no other run's, and never without a trace in ``info``.
+
+Tested in ``tests/test_code_tests.py`` and ``tests/test_sandbox_attacks.py``.
 """
 
-import contextlib
 import json
-import resource
+import os
 import sys
 import traceback
 
 
-def _limit(which, value):
-    if value is None:
-        return
-    with contextlib.suppress(ValueError, OSError):  # over the hard limit we inherited: keep that one
-        resource.setrlimit(which, (value, value))
-
-
-def main(spec_path):
-    with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
-    if spec.get("cgroup"):
-        with open(spec["cgroup"], "w") as f:
-            f.write("0")
-    limits = spec["limits"]
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_FSIZE, limits["file_size"])
-    _limit(resource.RLIMIT_NPROC, limits["processes"])
-    if limits["cpu_seconds"] is not None:
-        cpu = int(limits["cpu_seconds"]) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
-    results = open(spec["results"], "w", buffering=1, encoding="utf-8")  # noqa: SIM115
-    _limit(resource.RLIMIT_AS, limits["memory_bytes"])  # last: the harness itself is loaded by now
-
+def run(code, steps, commands_fd, replies_fd):
+    commands = os.fdopen(commands_fd, "rb")
+    replies = os.fdopen(replies_fd, "wb", buffering=0)
     namespace = {"__name__": "solution", "__builtins__": __builtins__}
     sys.argv = ["solution.py"]
     try:
-        exec(compile(spec["code"], "solution.py", "exec"), namespace)
+        exec(compile(code, "solution.py", "exec"), namespace)
     except BaseException as exc:  # SystemExit too: the code may not end the run
-        results.write(json.dumps({"code_error": _describe(exc)}) + "\n")
-    index = 0
-    for step in spec["steps"]:
+        replies.write(b"code_error " + json.dumps(_describe(exc)).encode() + b"\n")
+    for step in steps:
+        nonce = commands.readline().strip() if step["test"] is not None else None
         try:
             exec(compile(step["source"], "tests.py", "exec"), namespace)
             error = None
         except BaseException as exc:
             error = _describe(exc)
-        if step["test"] is not None:
-            results.write(json.dumps({"test": index, "passed": error is None, "error": error}) + "\n")
-            index += 1
-    results.write(json.dumps({"done": True}) + "\n")
-    results.close()
+        if nonce is not None:
+            replies.write(nonce + b" " + json.dumps([error is None, error]).encode() + b"\n")
 
 
 def _describe(exc):
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[-500:]
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])

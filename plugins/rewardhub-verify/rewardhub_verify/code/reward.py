@@ -5,8 +5,11 @@ the reference's asserts and ``test_*`` functions (:mod:`.extract`), and a :class
 runs them. Value: passed / total (``all_or_nothing=True``: 1.0 only when all pass). A response
 without a code block, or a run that times out, hits a limit or crashes, ends as 0.0 with
 ``info["reason"]``; a sample without usable tests is ``None`` with the reason (the reference
-is at fault, not the response). Samples run in parallel, up to ``workers`` at a time.
-Tested in ``tests/test_code_tests.py`` (and through the CLI with ``--timeout``).
+is at fault, not the response). Samples run in parallel, up to ``workers`` at a time. What
+the sandbox isolates is in each sample's ``info["isolation"]`` and in the run's sidecar
+(``resolved.sandbox``).
+Tested in ``tests/test_code_tests.py`` (and through the CLI with ``--timeout``) and
+``tests/test_sandbox_attacks.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class CodeTests(rewardhub.Reward):
     :param memory_mb: address space per process, in MiB.
     :param processes: the most processes (and threads) the code may run at once.
     :param file_size_mb: the largest file (stdout and stderr included) the code may write.
+    :param disk_mb: all the files the code may write together (the size of its tmpfs, where
+        the machine allows namespaces).
     :param all_or_nothing: 1.0 only when every test passes, else 0.0.
     :param workers: samples run at the same time.
     :param sandbox: a :class:`~rewardhub_verify.code.sandbox.Sandbox` to use instead of a
@@ -41,6 +46,7 @@ class CodeTests(rewardhub.Reward):
     version = __version__
     description = "Share of the reference's tests the response's code passes, run in a sandbox"
     inputs = ("response", "reference")
+    requires = ("reference",)  # the tests: without them there is nothing to run
     batch_size = 64
 
     def __init__(
@@ -50,6 +56,7 @@ class CodeTests(rewardhub.Reward):
         memory_mb: int = 1024,
         processes: int = 32,
         file_size_mb: int = 16,
+        disk_mb: int = 64,
         all_or_nothing: bool = False,
         workers: int = 2,
         sandbox: Sandbox | None = None,
@@ -62,15 +69,20 @@ class CodeTests(rewardhub.Reward):
             memory_bytes=int(memory_mb) * 1024 * 1024,
             processes=int(processes),
             file_size=int(file_size_mb) * 1024 * 1024,
+            disk_bytes=int(disk_mb) * 1024 * 1024,
         )
         self.all_or_nothing, self.workers = bool(all_or_nothing), int(workers)
         self._sandbox = sandbox
 
     @property
     def sandbox(self) -> Sandbox:
-        """The sandbox, made on first use (probing namespaces and cgroups costs a process start)."""
+        """The sandbox, made on first use (probing namespaces and cgroups costs a process start);
+        what it isolates goes into the run's sidecar (``provenance``)."""
         if self._sandbox is None:
             self._sandbox = LocalSandbox(self.limits)
+        isolation = getattr(self._sandbox, "isolation", None)
+        if isolation and self.provenance is None:
+            self.provenance = {"sandbox": isolation}
         return self._sandbox
 
     def score(self, samples: Sequence[rewardhub.Sample]) -> list[rewardhub.Score]:
