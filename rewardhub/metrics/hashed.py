@@ -68,6 +68,7 @@ class HashedChunk:
         self.flat = flat  # every token's hash, response after response
         self._pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._counts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._shared: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def grams(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(hashes, responses)`` of every n-gram occurrence of order ``k``, in corpus order."""
@@ -83,6 +84,17 @@ class HashedChunk:
 
     def _count_pairs(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return count_pairs(*self.grams(k), self.size)
+
+    def shared_pairs(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of :meth:`counts_per_response` whose n-gram two or more responses hold (the
+        only ones a self-BLEU hypothesis can match against the others), in the same order."""
+        if k not in self._shared:
+            hashes, responses, counts = self.counts_per_response(k)
+            starts = run_starts(hashes)
+            lengths = np.diff(np.r_[starts, len(hashes)])
+            shared = np.repeat(lengths > 1, lengths)
+            self._shared[k] = (hashes[shared], responses[shared], counts[shared])
+        return self._shared[k]
 
     def ngram_counts(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(hashes, counts)``: the distinct n-grams of order ``k``, sorted, and how often each
@@ -106,7 +118,7 @@ class HashedChunk:
     @property
     def nbytes(self) -> int:
         arrays = [self.text_hashes, self.lengths, self.flat]
-        arrays += [a for rows in (*self._pairs.values(), *self._counts.values()) for a in rows]
+        arrays += [a for rows in (*self._pairs.values(), *self._counts.values(), *self._shared.values()) for a in rows]
         return sum(a.nbytes for a in arrays)
 
 

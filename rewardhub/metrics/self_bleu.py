@@ -54,12 +54,21 @@ SELF_BLEU_ORDERS = range(2, 6)
 EPSILON = 0.1
 
 
-def clipped_matches(chunk: HashedChunk, k: int, table: TopCounts | None = None) -> np.ndarray:
+def clipped_matches(
+    chunk: HashedChunk, k: int, table: TopCounts | None = None, keep: np.ndarray | None = None
+) -> np.ndarray:
     """For each response of ``chunk`` as hypothesis: its n-gram matches of order ``k`` against
     all the other responses (of the whole set ``table`` was folded from; by default the chunk
-    itself), clipped as BLEU clips them (the numerator of NLTK's modified precision)."""
+    itself), clipped as BLEU clips them (the numerator of NLTK's modified precision).
+
+    ``keep`` (a boolean mask over the chunk's responses, without ``table``): the responses kept
+    are the whole set, hypotheses and references both; one value per kept response, in order
+    (what ``compare``'s leave-out recomputations need: the chunk is counted once, then each
+    subset only filters its rows)."""
     if table is None:  # the chunk is the whole set: its own rows give every n-gram's statistics
-        return _own_matches(chunk, k)
+        return _own_matches(chunk, k, keep)
+    if keep is not None:
+        raise ValueError("keep= selects a subset of the chunk itself; with a table the references are the table's")
     if table.pruned:  # count only the n-grams another response may share (the second pass)
         hashes, responses = chunk.grams(k)
         maybe = table.candidates(hashes)
@@ -79,24 +88,32 @@ def _clipped(
     return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=size)
 
 
-def _own_matches(chunk: HashedChunk, k: int) -> np.ndarray:
-    """:func:`clipped_matches` of a chunk that is the whole set, from its (n-gram, response)
-    rows alone: only the n-grams of two or more responses can match, and their statistics are
-    reductions over their runs of rows (the same integers as the tables, so the same bits)."""
-    hashes, responses, counts = chunk.counts_per_response(k)
+def _own_matches(chunk: HashedChunk, k: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """:func:`clipped_matches` of a chunk that is the whole set (or of its responses ``keep``),
+    from its (n-gram, response) rows alone: only the n-grams of two or more responses can
+    match, and their statistics are reductions over their runs of rows (the same integers as
+    the tables, so the same bits)."""
+    hashes, responses, counts = chunk.shared_pairs(k)  # sorted by hash: runs of equal hashes
+    size = chunk.size
+    if keep is not None:
+        keep = np.asarray(keep, dtype=bool)
+        inside = keep[responses]
+        index = np.cumsum(keep) - 1  # a kept response's position among the kept ones
+        hashes, responses, counts = hashes[inside], index[responses[inside]], counts[inside]
+        size = int(keep.sum())
     starts = run_starts(hashes)
     lengths = np.diff(np.r_[starts, len(hashes)])
     shared = np.repeat(lengths > 1, lengths)
     responses, counts, lengths = responses[shared], counts[shared], lengths[lengths > 1]
     if not len(counts):
-        return np.zeros(chunk.size)
+        return np.zeros(size)
     starts = np.r_[0, np.cumsum(lengths)[:-1]]
     top = np.maximum.reduceat(counts, starts)
     at_top = counts == np.repeat(top, lengths)
     holders = np.add.reduceat(at_top.astype(np.int32), starts)
     below = np.maximum.reduceat(np.where(at_top, 0, counts), starts)
     spread = [np.repeat(v, lengths) for v in (top, holders, below)]
-    return _clipped(responses, counts, *spread, chunk.size)
+    return _clipped(responses, counts, *spread, size)
 
 
 def closest_other_length(lengths: np.ndarray, histogram: np.ndarray | None = None) -> np.ndarray:
@@ -118,20 +135,27 @@ def closest_other_length(lengths: np.ndarray, histogram: np.ndarray | None = Non
 
 
 def self_bleu_scores(
-    token_lists: Sequence[Sequence[str]] | HashedChunk, n: int | Iterable[int] = 4
+    token_lists: Sequence[Sequence[str]] | HashedChunk, n: int | Iterable[int] = 4, keep: np.ndarray | None = None
 ) -> dict[int, np.ndarray]:
     """Each response's BLEU-n against all the others, for every order in ``n``: what
     :class:`SelfBleuState`'s two passes compute, over one chunk (the same bits).
 
     Equal (to float rounding) to ``sentence_bleu(others, hyp, (1/n,)*n, method1)`` per
-    response. Needs at least two responses.
+    response. Needs at least two responses. ``keep``: a boolean mask over the responses; the
+    set is then the responses kept (as hypotheses and as references), one score per kept
+    response, the same bits as ``self_bleu_scores`` of the kept token lists alone.
     """
     chunk = token_lists if isinstance(token_lists, HashedChunk) else HashedChunk(token_lists)
     orders = as_orders(n)
-    if chunk.size < 2:
-        raise ValueError(f"self-BLEU needs at least two responses, got {chunk.size}")
-    matches = {k: clipped_matches(chunk, k) for k in range(1, max(orders) + 1)}
-    return bleu_scores(chunk.lengths, closest_other_length(chunk.lengths), matches, orders)
+    if keep is not None:
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (chunk.size,):
+            raise ValueError(f"keep must be a boolean mask of the {chunk.size} responses, got shape {keep.shape}")
+    lengths = chunk.lengths if keep is None else chunk.lengths[keep]
+    if len(lengths) < 2:
+        raise ValueError(f"self-BLEU needs at least two responses, got {len(lengths)}")
+    matches = {k: clipped_matches(chunk, k, keep=keep) for k in range(1, max(orders) + 1)}
+    return bleu_scores(lengths, closest_other_length(lengths), matches, orders)
 
 
 def bleu_scores(
