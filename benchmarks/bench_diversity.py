@@ -204,7 +204,7 @@ def metrics_section(alpaca_tokens: list[list[str]], lines: list[str]) -> None:
     ]
     for metric_cls in (Distinct, DistinctAverage, Repetition, NgramEntropy, SelfBleu):
         hashed.TEXT_HASHES.clear()  # each metric pays its own hashing (in a run they share it)
-        hashed._CHUNKS.clear()
+        hashed.forget_chunks()
         metric = metric_cls(tokenize="whitespace")
         values, wall, cpu = timed(lambda m=metric: m.compute(joined))
         lines.append(f"| `{metric.name}` ({', '.join(values)}) | {wall:.2f} s | {cpu:.2f} s |")

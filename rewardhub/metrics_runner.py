@@ -44,8 +44,10 @@ BY_GROUP_PREFIX = "by_group/"
 CHUNK = TOKEN_CACHE_SIZE
 #: The most response characters the states fold at once: a chunk is cut into pieces of about
 #: this size, each folded by every state in turn (so they share one hashed piece), which bounds
-#: the hashed n-gram arrays of a piece (~25 MB at this size) whatever the chunk size.
-PIECE_CHARS = 1 << 20
+#: the hashed n-gram arrays of a piece (~5 MB at this size) whatever the chunk size. On the
+#: builtin metrics over 4 x the alpaca_eval answers, 256 K instead of 1 M characters lowers the
+#: peak by about 10 MB at the same CPU time (``benchmarks/README_metrics_memory.md``).
+PIECE_CHARS = 1 << 18
 
 
 @dataclass
@@ -114,8 +116,8 @@ def metric_values(result: Any) -> dict[str, float]:
 def release_free_memory() -> None:
     """Hand the C heap's free pages back to the system (glibc's ``malloc_trim(0)``; nothing
     elsewhere). Folding tables frees many arrays of a few MB that glibc keeps in its heap; on
-    the builtin metrics over the alpaca_eval answers, trimming before each pass and before the
-    results lowers the peak by about 25 MB (``benchmarks/README_metrics_memory.md``)."""
+    the builtin metrics over the alpaca_eval answers, trimming after each chunk, before each
+    pass and before the results keeps tens of MB of freed heap from adding to the peak."""
     global _malloc_trim
     if _malloc_trim is None:
         import ctypes
@@ -213,6 +215,7 @@ class MetricsAccumulator:
                             state.add(piece, pass_)
                     except Exception as exc:  # one broken metric never takes the others down
                         self._fail(key, exc)
+        release_free_memory()
 
     def start_pass(self, pass_: int) -> None:
         release_free_memory()

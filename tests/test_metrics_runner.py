@@ -25,7 +25,7 @@ def test_each_set_is_tokenized_once_for_all_ngram_metrics(monkeypatch):
         original(self, text_hashes, lengths, flat)
 
     monkeypatch.setattr(hashed.HashedChunk, "_start", spy)
-    hashed._CHUNKS.clear()
+    hashed.forget_chunks()
     hashed.TEXT_HASHES.clear()
     samples = read_samples(EVALDATA / "chat_en.jsonl")
     compute_metrics(NGRAM_METRICS, samples, by_group=True)
@@ -39,7 +39,7 @@ def test_shared_chunks_give_the_values_each_metric_gives_alone():
     samples = read_samples(EVALDATA / "chat_en.jsonl")
     together = compute_metrics(NGRAM_METRICS, samples).values
     for metric in (Distinct(), Repetition()):
-        hashed._CHUNKS.clear()
+        hashed.forget_chunks()
         for key, value in metric.compute(samples).items():
             assert together[key] == value
 

@@ -13,7 +13,8 @@ Every n-gram metric's mergeable state folds chunks in through these, and ``compa
 resampling reads a whole side as one chunk (:mod:`rewardhub.compare.corpus`), so a value is the
 same computation whichever door it comes through. n-grams never cross a response boundary.
 :func:`hashed_chunk` shares one chunk between the states folding the same texts with the same
-tokenizer (the last two, while they are small). :class:`LengthTable` is the per-response
+tokenizer (the latest one only; no text is kept alive: the memos are keyed by digests).
+:class:`LengthTable` is the per-response
 table (distinct-avg, seq-rep): integer sums by n-gram total, so merging is exact.
 
 Tested in ``tests/test_ngram_states_oracle.py`` (against dense-id oracles and plain Python)
@@ -25,16 +26,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from hashlib import blake2b
 
 from rewardhub.lazy import np
 from rewardhub.metrics.hash_sets import run_starts
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 
-#: Chunks :func:`hashed_chunk` remembers, and the bytes beyond which it keeps only the latest.
-CHUNK_CACHE_SIZE = 2
-CHUNK_CACHE_BYTES = 64 << 20
 #: Bytes of per-text token hashes remembered across chunks and passes (:class:`TextHashMemo`).
 HASH_MEMO_BYTES = 32 << 20
+#: Bytes a :class:`TextHashMemo` entry costs beyond its hashes: the key (tokenizer name, 16-byte
+#: digest), the entry tuple, the array header and the ordered dict's slot, from above.
+ENTRY_BYTES = 512
 
 
 def _empty(dtype: str) -> np.ndarray:
@@ -147,49 +149,69 @@ def count_pairs(hashes: np.ndarray, responses: np.ndarray, size: int) -> tuple[n
     return hashes[starts], responses[starts].astype(np.int32), counts
 
 
+def text_digests(texts: Sequence[str]) -> list[bytes]:
+    """A 128-bit BLAKE2b digest of each text: what the memos below are keyed by, so they keep
+    no text alive (a 0.7 MB response costs its 16 bytes, not its characters)."""
+    return [blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest() for text in texts]
+
+
 class TextHashMemo:
     """Each recent text's token hashes, per tokenizer: an LRU bounded by bytes (8 per token plus
-    about 200 per text). A second pass over the same rows (self-BLEU's) then needs neither the
-    tokenizer nor the hashing: a file of up to ~4M tokens (the default 32 MB) is tokenized once."""
+    :data:`ENTRY_BYTES` per text), keyed by the text's digest (:func:`text_digests`), so it holds
+    no text. A second pass over the same rows (self-BLEU's) then needs neither the tokenizer nor
+    the hashing: a file of up to ~4M tokens (the default 32 MB) is tokenized once.
+
+    Texts it has to tokenize are split without filling the tokenizer's own memo (tokens as
+    Python strings, about 60 bytes each): what the n-gram metrics keep of a text is its hashes,
+    here. Tokens a reward of the run already asked for are taken from that memo."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[tuple[str, str], tuple[int, np.ndarray]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, bytes], tuple[int, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def chunk(self, texts: Sequence[str], tokenize: str, tokenizer: Callable[[str], list[str]]) -> HashedChunk:
+    def chunk(
+        self,
+        texts: Sequence[str],
+        tokenize: str,
+        tokenizer: Callable[[str], list[str]],
+        digests: Sequence[bytes] | None = None,
+    ) -> HashedChunk:
         """The :class:`HashedChunk` of ``texts``, tokenizing and hashing only the texts not remembered."""
+        keys = [(tokenize, d) for d in (text_digests(texts) if digests is None else digests)]
         with self._lock:
-            found = [self._entries.get((tokenize, text)) for text in texts]
-            for text, entry in zip(texts, found):
+            found = [self._entries.get(key) for key in keys]
+            for key, entry in zip(keys, found):
                 if entry is not None:
-                    self._entries.move_to_end((tokenize, text))
+                    self._entries.move_to_end(key)
         missing = [i for i, entry in enumerate(found) if entry is None]
         if missing:
+            split = getattr(tokenizer, "tokens_unremembered", tokenizer)
             new_texts = [texts[i] for i in missing]
-            token_lists = [tokenizer(text) for text in new_texts]
+            token_lists = [split(text) for text in new_texts]
             flat = token_hashes([t for tokens in token_lists for t in tokens])
             ends = np.cumsum([len(tokens) for tokens in token_lists])
+            del token_lists
             text_hashes = token_hashes(new_texts)
             for i, text_hash, start, end in zip(missing, text_hashes.tolist(), np.r_[0, ends[:-1]], ends):
                 found[i] = (text_hash, flat[start:end].copy())  # a copy: entries never pin the chunk
             with self._lock:
                 for i in missing:
-                    self._remember((tokenize, texts[i]), found[i])  # type: ignore[arg-type]
+                    self._remember(keys[i], found[i])  # type: ignore[arg-type]
         entries: list[tuple[int, np.ndarray]] = found  # type: ignore[assignment]
         hashes = np.fromiter((h for h, _ in entries), dtype=np.uint64, count=len(entries))
         return HashedChunk.of_hashes([a for _, a in entries], hashes)
 
-    def _remember(self, key: tuple[str, str], entry: tuple[int, np.ndarray]) -> None:
-        size = entry[1].nbytes + 200
+    def _remember(self, key: tuple[str, bytes], entry: tuple[int, np.ndarray]) -> None:
+        size = entry[1].nbytes + ENTRY_BYTES
         if key in self._entries or size > self.max_bytes:
             return
         self._entries[key] = entry
         self.bytes += size
         while self.bytes > self.max_bytes:
             _, (_, old) = self._entries.popitem(last=False)
-            self.bytes -= old.nbytes + 200
+            self.bytes -= old.nbytes + ENTRY_BYTES
 
     def clear(self) -> None:
         with self._lock:
@@ -200,28 +222,33 @@ class TextHashMemo:
 #: The process's memo of token hashes (see :class:`TextHashMemo`).
 TEXT_HASHES = TextHashMemo(HASH_MEMO_BYTES)
 
-_CHUNKS: OrderedDict[tuple[str, tuple[str, ...]], HashedChunk] = OrderedDict()
+#: The latest chunk :func:`hashed_chunk` built: ``(key, chunk)``.
+_LATEST: list[tuple[tuple[str, bytes], HashedChunk]] = []
 _chunks_lock = threading.Lock()
 
 
 def hashed_chunk(texts: Sequence[str], tokenize: str, tokenizer: Callable[[str], list[str]]) -> HashedChunk:
     """The :class:`HashedChunk` of ``texts``, shared by every state folding in the same chunk
-    with the same tokenizer (the last :data:`CHUNK_CACHE_SIZE` chunks are remembered while
-    they hold under :data:`CHUNK_CACHE_BYTES`; the latest always), built from the texts'
-    remembered token hashes where :data:`TEXT_HASHES` has them."""
-    key = (tokenize, tuple(texts))  # str hashes are cached by Python: cheap for a repeated chunk
+    with the same tokenizer: the latest chunk is remembered (by the digest of its texts' digests,
+    so no text is kept alive) until another is asked for, and dropped before that one is built,
+    so at most one chunk's arrays are held; built from the texts' remembered token hashes where
+    :data:`TEXT_HASHES` has them."""
+    digests = text_digests(texts)
+    key = (tokenize, blake2b(b"".join(digests), digest_size=16).digest())
     with _chunks_lock:
-        if key in _CHUNKS:
-            _CHUNKS.move_to_end(key)
-            return _CHUNKS[key]
-        while _CHUNKS and sum(c.nbytes for c in _CHUNKS.values()) > CHUNK_CACHE_BYTES:
-            _CHUNKS.popitem(last=False)  # the oldest first
-    chunk = TEXT_HASHES.chunk(texts, tokenize, tokenizer)
+        if _LATEST and _LATEST[0][0] == key:
+            return _LATEST[0][1]
+        _LATEST.clear()  # before building the next one: one chunk's arrays at a time
+    chunk = TEXT_HASHES.chunk(texts, tokenize, tokenizer, digests)
     with _chunks_lock:
-        _CHUNKS[key] = chunk
-        while len(_CHUNKS) > CHUNK_CACHE_SIZE:
-            _CHUNKS.popitem(last=False)
+        _LATEST[:] = [(key, chunk)]
     return chunk
+
+
+def forget_chunks() -> None:
+    """Drop the remembered chunk (tests; a caller done with a stream)."""
+    with _chunks_lock:
+        _LATEST.clear()
 
 
 class LengthTable:
