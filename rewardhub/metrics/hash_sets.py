@@ -153,12 +153,14 @@ class _SortedTable:
         return len(self.keys) + len(self.once)
 
     # -- rows of the same hash, by part ---------------------------------------------------
-    def _reduce(self, keys: np.ndarray, values: Columns) -> tuple[np.ndarray, ...]:
-        """Rows in any order (keys may repeat) as ``(keys, *values)``, sorted with unique keys."""
+    def _reduce(self, keys: np.ndarray, values: Columns, runs: bool = False) -> tuple[np.ndarray, ...]:
+        """Rows in any order (keys may repeat) as ``(keys, *values)``, sorted with unique keys;
+        ``runs``: the rows are a few sorted runs one after the other (pending parts)."""
         if not self.parts:
             return (keys if is_strictly_sorted(keys) else unique_sorted(keys),)
         if not (len(keys) < 2 or np.all(keys[1:] >= keys[:-1])):
-            order = np.argsort(keys)
+            # sorted runs: a merge sort merges them in O(n log runs), faster than a quicksort
+            order = np.argsort(keys, kind="stable" if runs else None)
             keys, values = keys[order], [v[order] for v in values]
             del order
         starts = run_starts(keys)
@@ -224,7 +226,7 @@ class _SortedTable:
             keys = np.concatenate([p[0] for p in parts])
             values = [np.concatenate([p[i] for p in parts]) for i in range(1, len(parts[0]))]
             del parts
-            keys, *values = self._reduce(keys, values)
+            keys, *values = self._reduce(keys, values, runs=True)
         self._fold_sorted(keys, values)
 
     def _fold_sorted(self, keys: np.ndarray, values: Columns) -> None:
@@ -237,18 +239,23 @@ class _SortedTable:
             merged.sort(kind="stable")
             self.keys = merged[np.r_[True, merged[1:] != merged[:-1]]]
             return
-        at, found = _find(self.keys, keys)
+        size = len(self.keys)
+        at = np.searchsorted(self.keys, keys)  # also where the new ones go: keys stays as it is
+        found = at < size
+        found[found] = self.keys[at[found]] == keys[found]
         if found.any():
             rows = at[found]
             held = self._values()
             for column, value in zip(held, self._combine([c[rows] for c in held], [v[found] for v in values])):
                 column[rows] = value
             new = ~found
-            keys, values = keys[new], [v[new] for v in values]
+            keys, values, at = keys[new], [v[new] for v in values], at[new]
         if not len(keys):
             return
         if self.unit is not None:
-            at, again = _find(self.once, keys)
+            where = np.searchsorted(self.once, keys)
+            again = where < len(self.once)
+            again[again] = self.once[where[again]] == keys[again]
             moved = np.flatnonzero(again)
             if len(moved):  # held once before: the unit row combined with the new one
                 values = [v.copy() for v in values]  # they may be the caller's arrays
@@ -260,14 +267,15 @@ class _SortedTable:
                 is_unit &= value == u
             if len(moved) or is_unit.any():
                 keep = np.ones(len(self.once), dtype=bool)
-                keep[at[moved]] = False
-                once = self.once[keep] if len(moved) else self.once
-                where = np.searchsorted(once, keys[is_unit])
-                self.once = np.insert(once, where, keys[is_unit])
+                keep[where[moved]] = False
+                once = np.concatenate([self.once[keep] if len(moved) else self.once, keys[is_unit]])
+                self.once = _empty_u64()  # let the old array go before the sort
+                once.sort(kind="stable")  # two sorted runs: a merge (several times np.insert's speed)
+                self.once = once
                 rich = ~is_unit
-                keys, values = keys[rich], [v[rich] for v in values]
+                keys, values, at = keys[rich], [v[rich] for v in values], at[rich]
         if len(keys):
-            insert = _Insertion(np.searchsorted(self.keys, keys), len(self.keys))
+            insert = _Insertion(at, size)
             self.keys = insert(self.keys, keys)
             for (name, _), column in zip(self.columns, values):
                 setattr(self, name, insert(getattr(self, name), column))

@@ -17,25 +17,27 @@ tokenizer (the latest one only; no text is kept alive: the memos are keyed by di
 :class:`LengthTable` is the per-response
 table (distinct-avg, seq-rep): integer sums by n-gram total, so merging is exact.
 
-Tested in ``tests/test_ngram_states_oracle.py`` (against dense-id oracles and plain Python)
-and ``tests/test_metric_states.py``.
+Tested in ``tests/test_ngram_states_oracle.py`` (against dense-id oracles and plain Python),
+``tests/test_metric_states.py``, ``tests/test_ngram_memory.py`` (what stays alive) and
+``tests/test_text_hash_memo.py`` (the token-hash memo: hits, its byte bound, its keys).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from hashlib import blake2b
 
 from rewardhub.lazy import np
+from rewardhub.memo import MiB, RecentMemo, budget
 from rewardhub.metrics.hash_sets import run_starts
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 
-#: Bytes of per-text token hashes remembered across chunks and passes (:class:`TextHashMemo`).
-HASH_MEMO_BYTES = 32 << 20
+#: Bytes of per-text token hashes remembered across chunks and passes (:class:`TextHashMemo`);
+#: ``REWARDHUB_TEXT_HASHES_MB`` changes it (``0`` turns the memo off).
+HASH_MEMO_BYTES = budget("text_hashes", 32 * MiB)
 #: Bytes a :class:`TextHashMemo` entry costs beyond its hashes: the key (tokenizer name, 16-byte
-#: digest), the entry tuple, the array header and the ordered dict's slot, from above.
+#: digest), the entry tuple, the array header and the dict's slot, from above.
 ENTRY_BYTES = 512
 
 
@@ -156,20 +158,31 @@ def text_digests(texts: Sequence[str]) -> list[bytes]:
 
 
 class TextHashMemo:
-    """Each recent text's token hashes, per tokenizer: an LRU bounded by bytes (8 per token plus
-    :data:`ENTRY_BYTES` per text), keyed by the text's digest (:func:`text_digests`), so it holds
-    no text. A second pass over the same rows (self-BLEU's) then needs neither the tokenizer nor
-    the hashing: a file of up to ~4M tokens (the default 32 MB) is tokenized once.
+    """Each recent text's token hashes, per tokenizer, in a :class:`~rewardhub.memo.RecentMemo`
+    bounded by bytes (8 per token plus :data:`ENTRY_BYTES` per text) and keyed by
+    ``(tokenizer name, digest of the text)`` (:func:`text_digests`), so it holds no text. A
+    second pass over the same rows (self-BLEU's) then needs neither the tokenizer nor the
+    hashing: rows of up to ~2M tokens (half the default 32 MB budget: one generation) are all
+    found again, in any order.
 
     Texts it has to tokenize are split without filling the tokenizer's own memo (tokens as
     Python strings, about 60 bytes each): what the n-gram metrics keep of a text is its hashes,
     here. Tokens a reward of the run already asked for are taken from that memo."""
 
     def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._entries: OrderedDict[tuple[str, bytes], tuple[int, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.memo: RecentMemo[tuple[str, bytes], tuple[int, np.ndarray]] = RecentMemo(max_bytes=max_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.memo.max_bytes
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes held now, as accounted (never more than :attr:`max_bytes`)."""
+        return self.memo.nbytes
+
+    def __len__(self) -> int:
+        return len(self.memo)
 
     def chunk(
         self,
@@ -180,11 +193,7 @@ class TextHashMemo:
     ) -> HashedChunk:
         """The :class:`HashedChunk` of ``texts``, tokenizing and hashing only the texts not remembered."""
         keys = [(tokenize, d) for d in (text_digests(texts) if digests is None else digests)]
-        with self._lock:
-            found = [self._entries.get(key) for key in keys]
-            for key, entry in zip(keys, found):
-                if entry is not None:
-                    self._entries.move_to_end(key)
+        found = [self.memo.get(key) for key in keys]
         missing = [i for i, entry in enumerate(found) if entry is None]
         if missing:
             split = getattr(tokenizer, "tokens_unremembered", tokenizer)
@@ -193,30 +202,17 @@ class TextHashMemo:
             flat = token_hashes([t for tokens in token_lists for t in tokens])
             ends = np.cumsum([len(tokens) for tokens in token_lists])
             del token_lists
-            text_hashes = token_hashes(new_texts)
-            for i, text_hash, start, end in zip(missing, text_hashes.tolist(), np.r_[0, ends[:-1]], ends):
+            new_hashes = token_hashes(new_texts)
+            del new_texts
+            for i, text_hash, start, end in zip(missing, new_hashes.tolist(), np.r_[0, ends[:-1]], ends):
                 found[i] = (text_hash, flat[start:end].copy())  # a copy: entries never pin the chunk
-            with self._lock:
-                for i in missing:
-                    self._remember(keys[i], found[i])  # type: ignore[arg-type]
+            self.memo.put_many((keys[i], found[i], found[i][1].nbytes + ENTRY_BYTES) for i in missing)  # type: ignore[index]
         entries: list[tuple[int, np.ndarray]] = found  # type: ignore[assignment]
         hashes = np.fromiter((h for h, _ in entries), dtype=np.uint64, count=len(entries))
         return HashedChunk.of_hashes([a for _, a in entries], hashes)
 
-    def _remember(self, key: tuple[str, bytes], entry: tuple[int, np.ndarray]) -> None:
-        size = entry[1].nbytes + ENTRY_BYTES
-        if key in self._entries or size > self.max_bytes:
-            return
-        self._entries[key] = entry
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, (_, old) = self._entries.popitem(last=False)
-            self.bytes -= old.nbytes + ENTRY_BYTES
-
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.bytes = 0
+        self.memo.clear()
 
 
 #: The process's memo of token hashes (see :class:`TextHashMemo`).
