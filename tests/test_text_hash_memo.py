@@ -97,6 +97,21 @@ def test_the_byte_bound_holds_and_keys_hold_no_text():
         assert hashes.base is None  # its own buffer: no entry pins a chunk's arrays
 
 
+def test_a_second_pass_over_rows_that_fit_the_budget_tokenizes_nothing():
+    texts = [f"t{i} {text}" for i, text in enumerate(random_texts(300, seed=5, words=60))]
+    need = sum(len(t.split()) * 8 + ENTRY_BYTES for t in texts)
+    memo = TextHashMemo(need + need // 20)  # more than half the budget: two generations
+    split = CountingSplit()
+    for start in range(0, len(texts), 16):  # pass 0, in chunks
+        memo.chunk(texts[start : start + 16], "whitespace", split)
+    assert split.calls == len(texts) and memo.nbytes == need
+    for start in range(0, len(texts), 16):  # pass 1: every text found again
+        chunk = memo.chunk(texts[start : start + 16], "whitespace", split)
+        part = texts[start : start + 16]
+        assert same_chunk(chunk, HashedChunk([t.split() for t in part], part))
+    assert split.calls == len(texts)
+
+
 def test_a_text_too_large_for_the_budget_is_not_kept():
     memo = TextHashMemo(4 << 10)
     text = " ".join(f"w{i}" for i in range(1_000))  # 8 KB of hashes

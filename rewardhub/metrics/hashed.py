@@ -162,8 +162,9 @@ class TextHashMemo:
     bounded by bytes (8 per token plus :data:`ENTRY_BYTES` per text) and keyed by
     ``(tokenizer name, digest of the text)`` (:func:`text_digests`), so it holds no text. A
     second pass over the same rows (self-BLEU's) then needs neither the tokenizer nor the
-    hashing: rows of up to ~2M tokens (half the default 32 MB budget: one generation) are all
-    found again, in any order.
+    hashing: rows hashed once in order whose entries fit the budget (the default 32 MB: about
+    4M tokens, less 64 tokens' worth a response) are all found again, in any order (the memo
+    drops its older generation only when a second one fills up)
 
     Texts it has to tokenize are split without filling the tokenizer's own memo (tokens as
     Python strings, about 60 bytes each): what the n-gram metrics keep of a text is its hashes,
