@@ -217,12 +217,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="the realdata folder")
     parser.add_argument("--repeat", type=int, default=3, help="CLI runs per tree")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave the page alone")
+    parser.add_argument("--cli-only", action="store_true", help="only section 1 (printed, the page left alone)")
     args = parser.parse_args()
     lines: list[str] = []
     start_load = os.getloadavg()[0]
     cli_section(args, lines)
-    tokens = function_section(args, lines)
-    metrics_section(tokens, lines)
+    if args.cli_only:
+        args.no_write = True
+    else:
+        tokens = function_section(args, lines)
+        metrics_section(tokens, lines)
     load = f"{start_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     top = [
         header("Diversity metrics: self-BLEU as `eval` runs it, and the n-gram metrics", sys.argv),
