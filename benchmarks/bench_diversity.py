@@ -217,14 +217,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="the realdata folder")
     parser.add_argument("--repeat", type=int, default=3, help="CLI runs per tree")
     parser.add_argument("--no-write", action="store_true", help="print the section, leave the page alone")
-    parser.add_argument("--cli-only", action="store_true", help="only section 1 (printed, the page left alone)")
+    parser.add_argument("--cli-only", action="store_true", help="only section 1 (sections 2 and 3 not measured)")
     args = parser.parse_args()
     lines: list[str] = []
     start_load = os.getloadavg()[0]
     cli_section(args, lines)
-    if args.cli_only:
-        args.no_write = True
-    else:
+    if not args.cli_only:
         tokens = function_section(args, lines)
         metrics_section(tokens, lines)
     load = f"{start_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
@@ -239,7 +237,8 @@ def main() -> None:
     if not args.no_write and not args.quick:
         kept = PAGE.read_text().split(KEPT_FROM, 1)
         tail = KEPT_FROM + kept[1] if len(kept) == 2 else ""
-        PAGE.write_text(text + "\n" + tail)
+        note = "\n_Only section 1 was measured in this run (`--cli-only`)._\n" if args.cli_only else ""
+        PAGE.write_text(text + "\n" + note + "\n" + tail)
 
 
 if __name__ == "__main__":

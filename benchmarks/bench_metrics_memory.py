@@ -90,16 +90,15 @@ def main() -> None:
             f"| the 7 files x{t} | {rows * t:,} | {b.peak_mib:,.0f} MiB | {b.cpu:.1f} s "
             f"| **{a.peak_mib:,.0f} MiB** | {a.cpu:.1f} s |"
         )
-    lines += [
-        "",
-        f"Values of the x1 run that are the same bits in both trees: {same}.",
-        "",
-        f"## Where the peak comes from: one group of the builtin metrics per run, x{times[0]} and x{times[-1]}",
-        "",
-        f"| metrics | before x{times[0]} | before x{times[-1]} | after x{times[0]} | after x{times[-1]} "
-        f"| after x{times[0]}: CPU |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    lines += ["", f"Values of the x1 run that are the same bits in both trees: {same}.", ""]
+    if not args.no_groups:
+        lines += [
+            f"## Where the peak comes from: one group of the builtin metrics per run, x{times[0]} and x{times[-1]}",
+            "",
+            f"| metrics | before x{times[0]} | before x{times[-1]} | after x{times[0]} | after x{times[-1]} "
+            f"| after x{times[0]}: CPU |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
     for label in {} if args.no_groups else GROUPS:
         peaks = [groups[side, label, t].peak_mib for side in ("before", "after") for t in (times[0], times[-1])]
         cpu = groups["after", label, times[0]].cpu
