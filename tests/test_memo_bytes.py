@@ -121,7 +121,10 @@ def test_the_o1_bound_covers_the_tokens_of_every_builtin_tokenizer(text):
     for name in ("13a", "zh", "intl", "char", "auto"):
         for t in (text, text.lower()):
             tokens = tuple(get_tokenizer(name).split(t))
-            assert token_bytes(t, tokens) >= measured_token_bytes(t, tokens), (name, t)
+            # CPython shares one str per Latin-1 character: such a token costs the memo
+            # nothing, and its size grows once anything asks for its UTF-8 (re2 does).
+            owned = tuple(tok for tok in tokens if not (len(tok) == 1 and ord(tok) < 256))
+            assert token_bytes(t, tokens) >= measured_token_bytes(t, owned), (name, t)
 
 
 @given(text=texts)
