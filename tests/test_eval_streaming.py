@@ -17,10 +17,8 @@ import pytest
 from rewardhub import Scorer, compute_metrics
 from rewardhub.evaluate import EvalOptions, evaluate_files
 from rewardhub.io import JsonlReader, ResumableWriter, dumps, scored_row, sidecar_path
-from rewardhub.metrics.distinct import distinct, distinct_per_response
-from rewardhub.metrics.entropy import ngram_entropy
-from rewardhub.metrics.ngrams import NgramCorpus
 from tests.conftest import EVALDATA, ROOT
+from tests.oracles.ngrams import NgramCorpus, distinct, distinct_per_response, ngram_entropy
 
 BUILTIN = ["distinct", "distinct_avg", "ngram_entropy", "repetition", "self_bleu"]
 

@@ -15,13 +15,9 @@ from hypothesis import strategies as st
 from rewardhub.host.state import run_state
 from rewardhub.io import read_samples
 from rewardhub.metrics import Distinct, DistinctAverage, NgramEntropy, Repetition, SelfBleu
-from rewardhub.metrics.distinct import distinct, distinct_per_response
-from rewardhub.metrics.entropy import ngram_entropy
-from rewardhub.metrics.hashed import TopCounts
-from rewardhub.metrics.ngrams import NgramCorpus
-from rewardhub.metrics.repetition import seq_rep
-from rewardhub.metrics.self_bleu import self_bleu_scores
+from rewardhub.metrics.hash_sets import TopCounts
 from tests.conftest import EVALDATA
+from tests.oracles.ngrams import NgramCorpus, distinct, distinct_per_response, ngram_entropy, self_bleu_scores, seq_rep
 
 METRICS = [
     Distinct(tokenize="whitespace"),
@@ -121,10 +117,9 @@ def test_top_counts_merge_like_one_table(rows, seed):
     merged.compact()
     for key in set(keys.tolist()):
         mine = sorted((c for k, c in rows if k == key), reverse=True)
-        i = int(np.searchsorted(merged.keys, key))
+        got = [int(v[0]) for v in merged.lookup(np.array([key], dtype=np.uint64))]
         top = mine[0]
-        assert (merged.top[i], merged.holders[i]) == (top, mine.count(top))
-        assert merged.below[i] == next((c for c in mine if c < top), 0)
+        assert got == [top, mine.count(top), next((c for c in mine if c < top), 0)]
 
 
 def test_real_responses_merge_exactly_across_chunks():

@@ -18,14 +18,15 @@ NGRAM_METRICS = ["distinct", "distinct_avg", "repetition", "ngram_entropy", "sel
 
 def test_each_set_is_tokenized_once_for_all_ngram_metrics(monkeypatch):
     built: list[int] = []
-    original = hashed.HashedChunk.__init__
+    original = hashed.HashedChunk._start
 
-    def spy(self, token_lists, texts=()):
-        built.append(len(token_lists))
-        original(self, token_lists, texts)
+    def spy(self, text_hashes, lengths, flat):
+        built.append(len(lengths))
+        original(self, text_hashes, lengths, flat)
 
-    monkeypatch.setattr(hashed.HashedChunk, "__init__", spy)
-    hashed._CHUNKS.clear()
+    monkeypatch.setattr(hashed.HashedChunk, "_start", spy)
+    hashed.forget_chunks()
+    hashed.TEXT_HASHES.clear()
     samples = read_samples(EVALDATA / "chat_en.jsonl")
     compute_metrics(NGRAM_METRICS, samples, by_group=True)
     groups = {s.group_key for s in samples}
@@ -38,7 +39,7 @@ def test_shared_chunks_give_the_values_each_metric_gives_alone():
     samples = read_samples(EVALDATA / "chat_en.jsonl")
     together = compute_metrics(NGRAM_METRICS, samples).values
     for metric in (Distinct(), Repetition()):
-        hashed._CHUNKS.clear()
+        hashed.forget_chunks()
         for key, value in metric.compute(samples).items():
             assert together[key] == value
 

@@ -43,7 +43,8 @@ def test_the_main_job_command_runs_eval_on_evaldata():
     jobs = [b.strip() for b in bash_blocks() if "rewardhub eval evaldata" in b and b.startswith("python3")]
     [main_job] = [b for b in jobs if "download.pytorch.org" not in b]
     [cpu_job] = [b for b in jobs if "download.pytorch.org" in b]  # the same job with CPU torch first
-    assert cpu_job.replace(" .venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu &&", "") == main_job
+    cpu_torch = " .venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu &&"
+    assert cpu_job.replace(cpu_torch, "") == main_job
     install, _, run = main_job.rpartition(" && ")
     assert install.startswith("python3 -m venv .venv && .venv/bin/pip install -e . ")
     for plugin in ("rewardhub-entropy", "rewardhub-safety", "rewardhub-semantic"):

@@ -7,7 +7,9 @@ after which a resample costs a few dot products:
 - :class:`UnitMeans`: a mean over responses (``distinct_avg``, ``seq_rep``, per-group metrics,
   rewards): ``sum_u w_u S_u / sum_u w_u n_u``. Exact.
 - :class:`TypeCounts`: distinct-n and n-gram entropy (and ``duplicate_share``, whose "types"
-  are whole responses), resampled by half-samples (why: :mod:`rewardhub.compare.stats`).
+  are whole responses), from the side's hashed n-grams (one
+  :class:`~rewardhub.metrics.hashed.HashedChunk`, the representation every metric state folds),
+  resampled by half-samples (why: :mod:`rewardhub.compare.stats`).
   An n-gram held by one unit only contributes through that unit's weight (closed forms
   below); the n-grams that several units share form a sparse ``shared n-grams x units`` count
   matrix, and the corpus counts of a resample are one sparse product with the weights. Exact:
@@ -69,6 +71,8 @@ class TypeCounts:
         import pandas as pd
         from scipy import sparse
 
+        if types.dtype == np.uint64:  # 64-bit hashes: numbered 0..distinct-1 for the pair keys
+            types = pd.factorize(types, sort=False)[0]
         #: whether :meth:`evaluate` computes the entropy too (its logarithms are the costly part)
         self.entropy = False
         self._table = np.zeros(1)  # c log c for c = 0, 1, 2, ...: counts under integer weights
@@ -164,54 +168,46 @@ def add_metric(side: SideCorpus, key_prefix: str, metric: Any) -> bool:
     """Register ``metric``'s keys on ``side`` with a resampling path; False if it has none."""
     from rewardhub.metrics import Distinct, DistinctAverage, NgramEntropy, Repetition, SelfBleu
     from rewardhub.metrics.distinct import distinct_per_response
-    from rewardhub.metrics.ngrams import NgramCorpus
     from rewardhub.metrics.repetition import seq_rep
 
     kind = type(metric)
     if kind not in (Distinct, DistinctAverage, NgramEntropy, Repetition, SelfBleu):
         return False
-    # one numbered corpus per (side, tokenizer), shared by every n-gram metric of the side
-    corpus = side.shared(("corpus", metric.tokenize), lambda: NgramCorpus(metric.token_lists(side.samples)))
+    # the side as one hashed chunk per tokenizer (the representation every state folds),
+    # shared by every n-gram metric of the side
+    chunk = side.shared(("chunk", metric.tokenize), lambda: metric.hashed(side.samples))
     unit_of = side.unit_of
     if kind in (Distinct, NgramEntropy):
         position = 0 if kind is Distinct else 1
         name = "distinct" if kind is Distinct else "ent"
         for k in metric.orders:
             token = ("ngrams", metric.tokenize, k)
-            counts = side.shared(token, lambda k=k: _ngram_types(corpus, k, unit_of, side.units))
+            counts = side.shared(token, lambda k=k: _ngram_types(chunk, k, unit_of, side.units))
             counts.entropy = counts.entropy or kind is NgramEntropy
             side.statistics[f"{key_prefix}{name}_{k}"] = _type_stat(counts, token, position)
             side.half.add(f"{key_prefix}{name}_{k}")
     elif kind is DistinctAverage:
         for k in metric.orders:
-            means = UnitMeans(distinct_per_response(corpus, k), unit_of, side.units)
+            means = UnitMeans(distinct_per_response(chunk, k), unit_of, side.units)
             side.statistics[f"{key_prefix}distinct_avg_{k}"] = means_statistic(means)
     elif kind is Repetition:
         for k in metric.orders:
-            means = UnitMeans(seq_rep(corpus, k), unit_of, side.units)
+            means = UnitMeans(seq_rep(chunk, k), unit_of, side.units)
             side.statistics[f"{key_prefix}seq_rep_{k}"] = means_statistic(means)
-        texts = _response_types([s if isinstance(s, str) else s.response for s in side.samples])
-        unique = _type_stat(TypeCounts(texts, unit_of, side.units), ("responses",), 0)
+        unique = _type_stat(TypeCounts(chunk.text_hashes, unit_of, side.units), ("responses",), 0)
         side.statistics[f"{key_prefix}duplicate_share"] = lambda w, memo: 1.0 - unique(w, memo)
         side.half.add(f"{key_prefix}duplicate_share")
     else:  # SelfBleu
         from rewardhub.metrics import self_bleu_scores
 
-        if corpus.size < 2:
+        if chunk.size < 2:
             return False
-        for k, scores in self_bleu_scores(corpus, metric.orders).items():
+        for k, scores in self_bleu_scores(chunk, metric.orders).items():
             side.statistics[f"{key_prefix}self_bleu_{k}"] = means_statistic(UnitMeans(scores, unit_of, side.units))
             side.notes[f"{key_prefix}self_bleu_{k}"] = SELF_BLEU_NOTE
     return True
 
 
-def _ngram_types(corpus: Any, k: int, unit_of: np.ndarray, units: int) -> TypeCounts:
-    ids, responses = corpus.grams(k)
-    return TypeCounts(ids, unit_of[responses], units)
-
-
-def _response_types(texts: Sequence[str]) -> np.ndarray:
-    import pandas as pd
-
-    codes, _ = pd.factorize(np.asarray(texts, dtype=object), sort=False)
-    return codes.astype(np.int64)
+def _ngram_types(chunk: Any, k: int, unit_of: np.ndarray, units: int) -> TypeCounts:
+    hashes, responses = chunk.grams(k)
+    return TypeCounts(hashes, unit_of[responses], units)

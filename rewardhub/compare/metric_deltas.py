@@ -33,32 +33,23 @@ NO_REDUCTION = "no resampling path for this metric: values and delta only"
 
 class ExactSelfBleu:
     """Self-BLEU of one side recomputed on the responses of the units kept (hypotheses and
-    references both): exactly :func:`rewardhub.metrics.self_bleu_scores` of the kept responses
-    (``tests/test_compare_stats.py`` checks the equality), from one tokenization and one count
-    of each response's n-grams, so a leave-out costs only the clipping (about a third of a run)."""
+    references both): :func:`rewardhub.metrics.self_bleu_scores` with ``keep=`` over the side's
+    one hashed chunk (the same bits as scoring the kept responses alone:
+    ``tests/test_compare_stats.py``), so the side is tokenized and its n-grams counted once, and
+    a leave-out costs only the clipping of the rows kept."""
 
     def __init__(self, metric: Any, corpus: SideCorpus, prefix: str):
-        from rewardhub.metrics.ngrams import NgramCorpus
-
-        ngrams = NgramCorpus(metric.token_lists(corpus.samples))
+        # the side's chunk, shared with the side's other n-gram statistics (compare.corpus)
+        self.chunk = corpus.shared(("chunk", metric.tokenize), lambda: metric.hashed(corpus.samples))
         self.orders = metric.orders
         self.unit_of = corpus.unit_of
-        self.lengths = ngrams.lengths
-        self.counts = {k: ngrams.counts_per_response(k, repeated_only=True) for k in range(1, max(self.orders) + 1)}
         self.keys = {k: f"{prefix}self_bleu_{k}" for k in self.orders}
 
     def scores(self, keep: np.ndarray) -> dict[int, np.ndarray]:
         """Each kept response's BLEU against the other kept ones, by order (needs two kept)."""
-        from rewardhub.metrics.self_bleu import bleu_scores, closest_other_length
+        from rewardhub.metrics.self_bleu import self_bleu_scores
 
-        index = np.cumsum(keep) - 1
-        size = int(keep.sum())
-        matches = {}
-        for k, (ids, responses, counts) in self.counts.items():
-            inside = keep[responses]
-            matches[k] = _clipped(ids[inside], index[responses[inside]], counts[inside], size)
-        lengths = self.lengths[keep]
-        return bleu_scores(lengths, closest_other_length(lengths), matches, self.orders)
+        return self_bleu_scores(self.chunk, self.orders, keep=keep)
 
     def leave_out(self, of_unit: np.ndarray, groups: int) -> dict[str, np.ndarray]:
         out = {key: np.full(groups, np.nan) for key in self.keys.values()}
@@ -69,23 +60,6 @@ class ExactSelfBleu:
             for k, scores in self.scores(keep).items():
                 out[self.keys[k]][g] = float(np.mean(scores))
         return out
-
-
-def _clipped(ids: np.ndarray, responses: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
-    """BLEU's clipped matches of each response against all the others, from its (n-gram,
-    response, count) rows: ``min(count, largest count in another response)`` summed, as
-    :func:`rewardhub.metrics.self_bleu.clipped_matches` computes them on a whole corpus."""
-    if not len(ids):
-        return np.zeros(size)
-    width = int(ids.max()) + 1
-    top = np.zeros(width, dtype=np.int64)
-    np.maximum.at(top, ids, counts)
-    at_top = counts == top[ids]
-    holders = np.bincount(ids[at_top], minlength=width)
-    below = np.zeros(width, dtype=np.int64)
-    np.maximum.at(below, ids[~at_top], counts[~at_top])
-    best_other = np.where(at_top & (holders[ids] == 1), below[ids], top[ids])
-    return np.bincount(responses, weights=np.minimum(counts, best_other), minlength=size)
 
 
 def register(

@@ -10,10 +10,13 @@ per-response average under its own name.
 No n-gram of an order at all (empty responses, responses shorter than n): 0.0 for that order
 (and, in ``distinct_avg``, a response without n-grams of that order counts as 0.0).
 
-States (mergeable, see :mod:`rewardhub.host.state`): ``distinct`` keeps the set of distinct
-n-gram hashes of each order and the total count (8 bytes per distinct n-gram);
+States (mergeable, see :mod:`rewardhub.host.state`): ``distinct`` keeps the distinct n-gram
+hashes of each order and the total count (8 bytes per distinct n-gram, in
+:class:`~rewardhub.metrics.ngram_tables.NgramTables`, shared in a run with the other n-gram
+metrics of the same tokenizer);
 ``distinct_avg`` keeps, per n-gram total, the number of responses and the sum of their
 distinct counts (integers: O(longest response), not O(rows)).
+Tested in ``tests/test_metrics_distinct.py`` and ``tests/test_ngram_states_oracle.py``.
 """
 
 from __future__ import annotations
@@ -22,22 +25,23 @@ from collections.abc import Sequence
 
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
-from rewardhub.metrics.hashed import HashCounts, HashedChunk, LengthTable, unique_sorted
-from rewardhub.metrics.ngrams import ORDERS, NgramCorpus, as_orders
+from rewardhub.metrics.hashed import HashedChunk, LengthTable
+from rewardhub.metrics.ngram_tables import NgramTables
+from rewardhub.metrics.ngrams import ORDERS, as_orders
 
 
-def distinct(corpus: NgramCorpus, k: int) -> float:
-    """Corpus distinct-k: distinct n-grams of order ``k`` over all responses / their total."""
-    ids, _ = corpus.grams(k)
-    return np.count_nonzero(np.bincount(ids)) / len(ids) if len(ids) else 0.0  # ids are dense
+def distinct(chunk: HashedChunk, k: int) -> float:
+    """Corpus distinct-k of one chunk (a whole set: :class:`~rewardhub.metrics.NgramCorpus`):
+    distinct n-grams of order ``k`` over all responses / their total."""
+    hashes, counts = chunk.ngram_counts(k)
+    total = int(counts.sum())
+    return len(hashes) / total if total else 0.0
 
 
-def distinct_per_response(corpus: NgramCorpus, k: int) -> np.ndarray:
+def distinct_per_response(chunk: HashedChunk, k: int) -> np.ndarray:
     """Each response's own distinct-k (0.0 for a response with no n-gram of order ``k``)."""
-    _, responses, _ = corpus.counts_per_response(k)
-    unique = np.bincount(responses, minlength=corpus.size)
-    totals = corpus.totals(k)
-    return np.divide(unique, totals, out=np.zeros(corpus.size), where=totals > 0)
+    totals = chunk.totals(k)
+    return np.divide(chunk.distinct_per_response(k), totals, out=np.zeros(chunk.size), where=totals > 0)
 
 
 class Distinct(NgramMetric):
@@ -58,32 +62,33 @@ class Distinct(NgramMetric):
 
 
 class DistinctState(NgramState):
-    """Distinct n-gram hashes and the n-gram total, per order."""
+    """Distinct n-gram hashes and the n-gram total, per order, in :class:`NgramTables` (shared
+    with the other n-gram metrics of a run; also :class:`~rewardhub.metrics.ead.EadState`'s)."""
 
     def __init__(self, metric: Distinct):
         super().__init__(metric)
         self.orders = metric.orders
-        self.seen = {k: HashCounts() for k in self.orders}
-        self.totals = dict.fromkeys(self.orders, 0)
+        self.ngrams = NgramTables()
+        self.ngrams.need(self.orders)
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
-        for k in self.orders:
-            hashes, _ = chunk.grams(k)
-            self.seen[k].add(unique_sorted(hashes))
-            self.totals[k] += len(hashes)
+        self.ngrams.fold(chunk)
 
     def merge(self, other: DistinctState) -> None:
-        for k in self.orders:
-            self.seen[k].merge(other.seen[k])
-            self.totals[k] += other.totals[k]
+        self.ngrams.merge(other.ngrams)
+
+    @property
+    def totals(self) -> dict[int, int]:
+        """How many n-grams of each order were folded in."""
+        return {k: self.ngrams.total(k) for k in self.orders}
 
     def distinct(self, k: int) -> int:
         """How many distinct n-grams of order ``k`` were seen."""
-        self.seen[k].compact()
-        return len(self.seen[k])
+        return self.ngrams.distinct(k)
 
     def result(self) -> dict[str, float]:
-        return {f"distinct_{k}": self.distinct(k) / self.totals[k] if self.totals[k] else 0.0 for k in self.orders}
+        totals = self.totals
+        return {f"distinct_{k}": self.distinct(k) / totals[k] if totals[k] else 0.0 for k in self.orders}
 
 
 class DistinctAverage(NgramMetric):
@@ -115,8 +120,7 @@ class PerResponseState(NgramState):
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
         for k in self.orders:
-            _, responses, _ = chunk.counts_per_response(k)
-            self.tables[k].add(chunk.totals(k), np.bincount(responses, minlength=chunk.size))
+            self.tables[k].add(chunk.totals(k), chunk.distinct_per_response(k))
 
     def merge(self, other: PerResponseState) -> None:
         for k in self.orders:

@@ -4,33 +4,42 @@
 responses / the total count of n-grams of order n. Higher is more diverse. No n-gram of an
 order at all: 0.0 (the entropy of an empty distribution).
 
-State: per order, the count of each distinct n-gram hash (16 bytes per distinct n-gram), kept
-in hash order, so the result is the same bits for any chunking and merge order.
+State: per order, the n-grams seen once as 8-byte hashes, the others with their count (16
+bytes; :class:`~rewardhub.metrics.ngram_tables.NgramTables`, shared in a run), in hash order, so the result is the same
+bits for any chunking and merge order.
+Tested in ``tests/test_metrics_entropy.py`` and ``tests/test_ngram_states_oracle.py``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric, NgramState
-from rewardhub.metrics.hashed import HashCounts, HashedChunk
-from rewardhub.metrics.ngrams import ORDERS, NgramCorpus, as_orders
+from rewardhub.metrics.hashed import HashedChunk
+from rewardhub.metrics.ngram_tables import NgramTables
+from rewardhub.metrics.ngrams import ORDERS, as_orders
 
 
-def ngram_entropy(corpus: NgramCorpus, k: int) -> float:
-    """Ent-k of the corpus, in nats."""
-    ids, _ = corpus.grams(k)
-    counts = np.bincount(ids)
-    return entropy_of_counts(counts[counts > 0])
+def ngram_entropy(chunk: HashedChunk, k: int) -> float:
+    """Ent-k of one chunk (a whole set: :class:`~rewardhub.metrics.NgramCorpus`), in nats:
+    the arithmetic of the state, on the same arrays (so the same bits)."""
+    counts = chunk.ngram_counts(k)[1]
+    return entropy_of_counts(counts[counts > 1], int(np.count_nonzero(counts == 1)))
 
 
-def entropy_of_counts(counts: np.ndarray) -> float:
-    """The entropy, in nats, of the distribution with these (positive) counts; 0.0 if empty."""
-    if not len(counts):
+def entropy_of_counts(counts: np.ndarray, ones: int = 0) -> float:
+    """The entropy, in nats, of the distribution with these (positive) counts and ``ones``
+    more counts of 1; 0.0 if empty."""
+    total = float(counts.sum()) + ones
+    if not total:
         return 0.0
-    p = counts / counts.sum()
-    return max(0.0, float(-np.sum(p * np.log(p))))  # max(): no -0.0 for a single n-gram type
+    p = counts / total
+    plogp = (
+        float(np.sum(p * np.log(p))) + (ones / total) * math.log(1.0 / total) if ones else float(np.sum(p * np.log(p)))
+    )
+    return max(0.0, -plogp)  # max(): no -0.0 for a single n-gram type
 
 
 class NgramEntropy(NgramMetric):
@@ -50,21 +59,20 @@ class NgramEntropy(NgramMetric):
 
 
 class NgramEntropyState(NgramState):
-    """The count of every distinct n-gram hash, per order."""
+    """The count of every distinct n-gram hash, per order (:class:`NgramTables`)."""
 
     def __init__(self, metric: NgramEntropy):
         super().__init__(metric)
         self.orders = metric.orders
-        self.counts = {k: HashCounts() for k in self.orders}
+        self.ngrams = NgramTables()
+        self.ngrams.need(self.orders, counts=True)
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
-        for k in self.orders:
-            hashes, _ = chunk.grams(k)
-            self.counts[k].add(*np.unique(hashes, return_counts=True))
+        self.ngrams.fold(chunk)
 
     def merge(self, other: NgramEntropyState) -> None:
-        for k in self.orders:
-            self.counts[k].merge(other.counts[k])
+        self.ngrams.merge(other.ngrams)
 
     def result(self) -> dict[str, float]:
-        return {f"ent_{k}": entropy_of_counts(self.counts[k].sorted_counts()) for k in self.orders}
+        # counts above 1 in hash order, and how many n-grams occurred once: canonical arrays
+        return {f"ent_{k}": entropy_of_counts(*self.ngrams.counts(k)) for k in self.orders}

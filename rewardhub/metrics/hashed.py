@@ -1,225 +1,251 @@
-"""Hashed n-grams of one chunk of responses, and the compact, mergeable tables states keep.
+"""The one n-gram representation: hashed n-grams of a chunk of responses.
 
-- :class:`HashedChunk`: a chunk's tokens as process-stable uint64 hashes
-  (:mod:`rewardhub.metrics.hashing`), its n-grams of each order, and each response's n-gram
-  counts. Built once per (tokenizer, chunk) and shared by every n-gram metric's state
-  (:func:`hashed_chunk`), as :class:`~rewardhub.metrics.ngrams.NgramCorpus` is for one set.
-- :class:`HashCounts`: a multiset of hashes (sorted unique keys, int64 counts) that folds in
-  chunks and merges; its order never depends on the chunking, so results computed from it are
-  the same bits however the stream was cut.
-- :class:`TopCounts`: per n-gram, the largest count any one response has, how many responses
-  have it, and the largest count below it: what self-BLEU's clipping needs.
-- :class:`LengthTable`: per-response quantities bucketed by n-gram total (distinct-avg,
-  seq-rep): integer sums, so merging is exact.
+A :class:`HashedChunk` holds a chunk's tokens as process-stable uint64 hashes
+(:mod:`rewardhub.metrics.hashing`) and derives, per n-gram order ``k`` on first use:
 
-Memory: 8 bytes per distinct n-gram (plus 8 for a count, or 12 for self-BLEU's three int32),
-never per row. Appends go to a pending list that is folded in (sorted, summed) when it
-outgrows the table, so a stream of C chunks costs O(total log total), not O(C x table).
-Tested in ``tests/test_metric_states.py``.
+- :meth:`HashedChunk.counts_per_response`: one row per (n-gram, response) that occurs, with
+  how often the n-gram occurs in that response, sorted by hash (what per-response measures and
+  self-BLEU's clipping need; sorted, so table look-ups are a merge-like binary search);
+- :meth:`HashedChunk.ngram_counts`: the chunk's distinct n-grams, sorted, and their counts
+  (what distinct-n, EAD and entropy fold into their tables).
+
+Every n-gram metric's mergeable state folds chunks in through these, and ``compare``'s corpus
+resampling reads a whole side as one chunk (:mod:`rewardhub.compare.corpus`), so a value is the
+same computation whichever door it comes through. n-grams never cross a response boundary.
+:func:`hashed_chunk` shares one chunk between the states folding the same texts with the same
+tokenizer (the latest one only; no text is kept alive: the memos are keyed by digests).
+:class:`LengthTable` is the per-response
+table (distinct-avg, seq-rep): integer sums by n-gram total, so merging is exact.
+
+Tested in ``tests/test_ngram_states_oracle.py`` (against dense-id oracles and plain Python),
+``tests/test_metric_states.py``, ``tests/test_ngram_memory.py`` (what stays alive) and
+``tests/test_text_hash_memo.py`` (the token-hash memo: hits, its byte bound, its keys).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from hashlib import blake2b
 
 from rewardhub.lazy import np
+from rewardhub.memo import MiB, RecentMemo, budget
+from rewardhub.metrics.hash_sets import run_starts
 from rewardhub.metrics.hashing import ngram_hashes_flat, token_hashes
 
-
-def unique_sorted(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)``, by sorting: numpy 2.4's default path for integers is a hash table,
-    much slower on uint64 hashes than the sort ``return_counts`` still uses."""
-    return np.unique(values, return_counts=True)[0]
-
-
-def _empty_u64() -> np.ndarray:
-    return np.zeros(0, dtype=np.uint64)
+#: Bytes of per-text token hashes remembered across chunks and passes (:class:`TextHashMemo`);
+#: ``REWARDHUB_TEXT_HASHES_MB`` changes it (``0`` turns the memo off).
+HASH_MEMO_BYTES = budget("text_hashes", 32 * MiB)
+#: Bytes a :class:`TextHashMemo` entry costs beyond its hashes: the key (tokenizer name, 16-byte
+#: digest), the entry tuple, the array header and the dict's slot, from above.
+ENTRY_BYTES = 512
 
 
-def _empty_i64() -> np.ndarray:
-    return np.zeros(0, dtype=np.int64)
+def _empty(dtype: str) -> np.ndarray:
+    return np.zeros(0, dtype=dtype)
 
 
 class HashedChunk:
     """The hashed tokens and n-grams of one chunk of responses (one token list each)."""
 
     def __init__(self, token_lists: Sequence[Sequence[str]], texts: Sequence[str] = ()):
-        self.size = len(token_lists)
+        self._start(
+            token_hashes(list(texts)),
+            np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists)),
+            token_hashes([t for tokens in token_lists for t in tokens]),
+        )
+
+    @classmethod
+    def of_hashes(cls, per_response: Sequence[np.ndarray], text_hashes: np.ndarray) -> HashedChunk:
+        """The chunk of responses given as their token hashes (one array each)."""
+        chunk = cls.__new__(cls)
+        lengths = np.fromiter(map(len, per_response), dtype=np.int64, count=len(per_response))
+        flat = np.concatenate(per_response) if len(per_response) else _empty("uint64")
+        chunk._start(text_hashes, lengths, flat)
+        return chunk
+
+    def _start(self, text_hashes: np.ndarray, lengths: np.ndarray, flat: np.ndarray) -> None:
+        self.size = len(lengths)
         #: hashes of the whole response texts, when given (exact-duplicate counting)
-        self.text_hashes = token_hashes(list(texts))
-        self.lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=self.size)
-        self.flat = token_hashes([t for tokens in token_lists for t in tokens])
-        self._grams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._counts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.text_hashes = text_hashes
+        self.lengths = lengths
+        self.flat = flat  # every token's hash, response after response
+        self._pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._counts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._shared: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def grams(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(hashes, responses)`` of every n-gram of order ``k``, in order."""
-        if k not in self._grams:
-            self._grams[k] = ngram_hashes_flat(self.flat, self.lengths, k)
-        return self._grams[k]
+        """``(hashes, responses)`` of every n-gram occurrence of order ``k``, in corpus order."""
+        return ngram_hashes_flat(self.flat, self.lengths, k)
 
     def counts_per_response(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(hashes, responses, counts)``: one row per (n-gram, response) that occurs, with how
-        often the n-gram occurs in that response; sorted by response, then hash."""
+        often the n-gram occurs in that response; sorted by hash, then response. Responses and
+        counts are int32 (16 bytes a row)."""
+        if k not in self._pairs:
+            self._pairs[k] = self._count_pairs(k)
+        return self._pairs[k]
+
+    def _count_pairs(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return count_pairs(*self.grams(k), self.size)
+
+    def shared_pairs(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of :meth:`counts_per_response` whose n-gram two or more responses hold (the
+        only ones a self-BLEU hypothesis can match against the others), in the same order."""
+        if k not in self._shared:
+            hashes, responses, counts = self.counts_per_response(k)
+            starts = run_starts(hashes)
+            lengths = np.diff(np.r_[starts, len(hashes)])
+            shared = np.repeat(lengths > 1, lengths)
+            self._shared[k] = (hashes[shared], responses[shared], counts[shared])
+        return self._shared[k]
+
+    def ngram_counts(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(hashes, counts)``: the distinct n-grams of order ``k``, sorted, and how often each
+        occurs in the chunk (int64)."""
         if k not in self._counts:
-            hashes, responses = self.grams(k)
-            if not len(hashes):
-                self._counts[k] = (_empty_u64(), _empty_i64(), _empty_i64())
-            else:
-                order = np.lexsort((hashes, responses))
-                h, r = hashes[order], responses[order]
-                starts = np.flatnonzero(np.r_[True, (h[1:] != h[:-1]) | (r[1:] != r[:-1])])
-                counts = np.diff(np.r_[starts, len(h)])
-                self._counts[k] = (h[starts], r[starts], counts.astype(np.int64))
+            hashes, _, counts = self.counts_per_response(k)
+            starts = run_starts(hashes)
+            totals = np.add.reduceat(counts.astype(np.int64), starts) if len(starts) else _empty("int64")
+            self._counts[k] = (hashes[starts], totals)
         return self._counts[k]
+
+    def distinct_per_response(self, k: int) -> np.ndarray:
+        """How many distinct n-grams of order ``k`` each response has."""
+        _, responses, _ = self.counts_per_response(k)
+        return np.bincount(responses, minlength=self.size)
 
     def totals(self, k: int) -> np.ndarray:
         """The number of n-grams of order ``k`` in each response."""
         return np.maximum(self.lengths - (k - 1), 0)
 
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.text_hashes, self.lengths, self.flat]
+        arrays += [a for rows in (*self._pairs.values(), *self._counts.values(), *self._shared.values()) for a in rows]
+        return sum(a.nbytes for a in arrays)
 
-_CHUNKS: OrderedDict[tuple[str, tuple[str, ...]], HashedChunk] = OrderedDict()
-_CHUNKS_SIZE = 2
+
+def count_pairs(hashes: np.ndarray, responses: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hashes, responses, counts)``: one row per distinct (hash, response) among the
+    occurrences given, with how many there are; sorted by hash, then response (int32 responses
+    and counts). A SIMD argsort by hash, then one by response inside the runs of equal hashes
+    only (most n-grams of order 3 and up occur once), rather than one ``np.lexsort``."""
+    if not len(hashes):
+        return _empty("uint64"), _empty("int32"), _empty("int32")
+    order = np.argsort(hashes)
+    hashes, responses = hashes[order], responses[order]
+    del order
+    same = hashes[1:] == hashes[:-1]
+    shared = np.flatnonzero(np.r_[same, False] | np.r_[False, same])  # rows in runs of 2 or more
+    del same
+    if len(shared):
+        run = np.cumsum(np.r_[False, hashes[shared[1:]] != hashes[shared[:-1]]])
+        inner = responses[shared]
+        key = run * max(size, 1) + inner
+        del run
+        if not np.all(key[1:] >= key[:-1]):
+            responses[shared] = inner[np.argsort(key)]
+    starts = np.flatnonzero(np.r_[True, (hashes[1:] != hashes[:-1]) | (responses[1:] != responses[:-1])])
+    counts = np.diff(np.r_[starts, len(hashes)]).astype(np.int32)
+    return hashes[starts], responses[starts].astype(np.int32), counts
+
+
+def text_digests(texts: Sequence[str]) -> list[bytes]:
+    """A 128-bit BLAKE2b digest of each text: what the memos below are keyed by, so they keep
+    no text alive (a 0.7 MB response costs its 16 bytes, not its characters)."""
+    return [blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest() for text in texts]
+
+
+class TextHashMemo:
+    """Each recent text's token hashes, per tokenizer, in a :class:`~rewardhub.memo.RecentMemo`
+    bounded by bytes (8 per token plus :data:`ENTRY_BYTES` per text) and keyed by
+    ``(tokenizer name, digest of the text)`` (:func:`text_digests`), so it holds no text. A
+    second pass over the same rows (self-BLEU's) then needs neither the tokenizer nor the
+    hashing: rows hashed once in order whose entries fit the budget (the default 32 MB: about
+    4M tokens, less 64 tokens' worth a response) are all found again, in any order (the memo
+    drops its older generation only when a second one fills up)
+
+    Texts it has to tokenize are split without filling the tokenizer's own memo (tokens as
+    Python strings, about 60 bytes each): what the n-gram metrics keep of a text is its hashes,
+    here. Tokens a reward of the run already asked for are taken from that memo."""
+
+    def __init__(self, max_bytes: int):
+        self.memo: RecentMemo[tuple[str, bytes], tuple[int, np.ndarray]] = RecentMemo(max_bytes=max_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.memo.max_bytes
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes held now, as accounted (never more than :attr:`max_bytes`)."""
+        return self.memo.nbytes
+
+    def __len__(self) -> int:
+        return len(self.memo)
+
+    def chunk(
+        self,
+        texts: Sequence[str],
+        tokenize: str,
+        tokenizer: Callable[[str], list[str]],
+        digests: Sequence[bytes] | None = None,
+    ) -> HashedChunk:
+        """The :class:`HashedChunk` of ``texts``, tokenizing and hashing only the texts not remembered."""
+        keys = [(tokenize, d) for d in (text_digests(texts) if digests is None else digests)]
+        found = [self.memo.get(key) for key in keys]
+        missing = [i for i, entry in enumerate(found) if entry is None]
+        if missing:
+            split = getattr(tokenizer, "tokens_unremembered", tokenizer)
+            new_texts = [texts[i] for i in missing]
+            token_lists = [split(text) for text in new_texts]
+            flat = token_hashes([t for tokens in token_lists for t in tokens])
+            ends = np.cumsum([len(tokens) for tokens in token_lists])
+            del token_lists
+            new_hashes = token_hashes(new_texts)
+            del new_texts
+            for i, text_hash, start, end in zip(missing, new_hashes.tolist(), np.r_[0, ends[:-1]], ends):
+                found[i] = (text_hash, flat[start:end].copy())  # a copy: entries never pin the chunk
+            self.memo.put_many((keys[i], found[i], found[i][1].nbytes + ENTRY_BYTES) for i in missing)  # type: ignore[index]
+        entries: list[tuple[int, np.ndarray]] = found  # type: ignore[assignment]
+        hashes = np.fromiter((h for h, _ in entries), dtype=np.uint64, count=len(entries))
+        return HashedChunk.of_hashes([a for _, a in entries], hashes)
+
+    def clear(self) -> None:
+        self.memo.clear()
+
+
+#: The process's memo of token hashes (see :class:`TextHashMemo`).
+TEXT_HASHES = TextHashMemo(HASH_MEMO_BYTES)
+
+#: The latest chunk :func:`hashed_chunk` built: ``(key, chunk)``.
+_LATEST: list[tuple[tuple[str, bytes], HashedChunk]] = []
 _chunks_lock = threading.Lock()
 
 
-def hashed_chunk(texts: Sequence[str], tokenize: str, tokenizer) -> HashedChunk:
+def hashed_chunk(texts: Sequence[str], tokenize: str, tokenizer: Callable[[str], list[str]]) -> HashedChunk:
     """The :class:`HashedChunk` of ``texts``, shared by every state folding in the same chunk
-    with the same tokenizer (the last two chunks are remembered)."""
-    key = (tokenize, tuple(texts))  # str hashes are cached by Python: cheap for a repeated chunk
+    with the same tokenizer: the latest chunk is remembered (by the digest of its texts' digests,
+    so no text is kept alive) until another is asked for, and dropped before that one is built,
+    so at most one chunk's arrays are held; built from the texts' remembered token hashes where
+    :data:`TEXT_HASHES` has them."""
+    digests = text_digests(texts)
+    key = (tokenize, blake2b(b"".join(digests), digest_size=16).digest())
     with _chunks_lock:
-        if key in _CHUNKS:
-            _CHUNKS.move_to_end(key)
-            return _CHUNKS[key]
-    chunk = HashedChunk([tokenizer(text) for text in texts], texts)
+        if _LATEST and _LATEST[0][0] == key:
+            return _LATEST[0][1]
+        _LATEST.clear()  # before building the next one: one chunk's arrays at a time
+    chunk = TEXT_HASHES.chunk(texts, tokenize, tokenizer, digests)
     with _chunks_lock:
-        _CHUNKS[key] = chunk
-        while len(_CHUNKS) > _CHUNKS_SIZE:
-            _CHUNKS.popitem(last=False)
+        _LATEST[:] = [(key, chunk)]
     return chunk
 
 
-def _runs(keys: np.ndarray) -> np.ndarray:
-    """Start index of each run of equal values in sorted ``keys``."""
-    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else _empty_i64()
-
-
-class _Pending:
-    """A table with appends queued until they outgrow it (see the module doc)."""
-
-    def __init__(self) -> None:
-        self._pending: list[tuple[np.ndarray, ...]] = []
-        self._pending_rows = 0
-
-    def _queue(self, parts: tuple[np.ndarray, ...]) -> None:
-        self._pending.append(parts)
-        self._pending_rows += len(parts[0])
-        if self._pending_rows > max(len(self), 1 << 16):
-            self.compact()
-
-    def _take(self) -> list[tuple[np.ndarray, ...]]:
-        pending, self._pending, self._pending_rows = self._pending, [], 0
-        return pending
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def compact(self) -> None:
-        raise NotImplementedError
-
-    def __getstate__(self) -> dict:
-        self.compact()
-        return self.__dict__
-
-
-class HashCounts(_Pending):
-    """A multiset of uint64 hashes: sorted unique ``keys`` and their int64 ``counts``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys, self.counts = _empty_u64(), _empty_i64()
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def add(self, hashes: np.ndarray, counts: np.ndarray | None = None) -> None:
-        if len(hashes):
-            self._queue((hashes, np.ones(len(hashes), np.int64) if counts is None else counts))
-
-    def merge(self, other: HashCounts) -> None:
-        other.compact()
-        if len(other):
-            self._queue((other.keys, other.counts))
-
-    def compact(self) -> None:
-        pending = self._take()
-        if not pending:
-            return
-        keys = np.concatenate([self.keys, *(p[0] for p in pending)])
-        counts = np.concatenate([self.counts, *(p[1] for p in pending)])
-        order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], counts[order]
-        starts = _runs(keys)
-        self.keys, self.counts = keys[starts], np.add.reduceat(counts, starts) if len(keys) else _empty_i64()
-
-    def sorted_counts(self) -> np.ndarray:
-        """The counts, in key order (a canonical order: the same for any chunking)."""
-        self.compact()
-        return self.counts
-
-
-class TopCounts(_Pending):
-    """Per n-gram hash: ``top`` (the largest count in any one response), ``holders`` (how many
-    responses have ``top``) and ``below`` (the largest count under ``top``, 0 if none)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keys = _empty_u64()
-        self.top = self.holders = self.below = np.zeros(0, dtype=np.int32)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def add(self, hashes: np.ndarray, counts: np.ndarray) -> None:
-        """Fold in one row per (n-gram, response): the count of that n-gram in that response."""
-        if len(hashes):
-            ones = np.ones(len(hashes), dtype=np.int32)
-            self._queue((hashes, counts.astype(np.int32), ones, np.zeros(len(hashes), dtype=np.int32)))
-
-    def merge(self, other: TopCounts) -> None:
-        other.compact()
-        if len(other):
-            self._queue((other.keys, other.top, other.holders, other.below))
-
-    def compact(self) -> None:
-        pending = self._take()
-        if not pending:
-            return
-        keys = np.concatenate([self.keys, *(p[0] for p in pending)])
-        top = np.concatenate([self.top, *(p[1] for p in pending)])
-        holders = np.concatenate([self.holders, *(p[2] for p in pending)])
-        below = np.concatenate([self.below, *(p[3] for p in pending)])
-        order = np.lexsort((-top.astype(np.int64), keys))  # by key, largest top first
-        keys, top, holders, below = keys[order], top[order], holders[order], below[order]
-        starts = _runs(keys)
-        group = np.cumsum(np.r_[False, keys[1:] != keys[:-1]]) if len(keys) else _empty_i64()
-        best = top[starts]
-        at_best = top == best[group]
-        new_holders = np.zeros(len(starts), dtype=np.int64)
-        np.add.at(new_holders, group[at_best], holders[at_best])
-        # the largest count under the best: a best row's own ``below``, or a lower row's ``top``
-        candidates = np.where(at_best, below, top)
-        self.keys, self.top = keys[starts], best
-        self.holders = new_holders.astype(np.int32)
-        self.below = np.maximum.reduceat(candidates, starts).astype(np.int32)
-
-    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(top, holders, below)`` of each hash (every hash must have been folded in)."""
-        self.compact()
-        where = np.searchsorted(self.keys, hashes)
-        return self.top[where], self.holders[where], self.below[where]
+def forget_chunks() -> None:
+    """Drop the remembered chunk (tests; a caller done with a stream)."""
+    with _chunks_lock:
+        _LATEST.clear()
 
 
 class LengthTable:
@@ -227,8 +253,8 @@ class LengthTable:
     distinct n-gram counts. Integers, so any chunking and merge order gives the same table."""
 
     def __init__(self) -> None:
-        self.responses = _empty_i64()
-        self.distinct = _empty_i64()
+        self.responses = _empty("int64")
+        self.distinct = _empty("int64")
 
     def add(self, totals: np.ndarray, distinct: np.ndarray) -> None:
         size = max(len(self.responses), int(totals.max()) + 1 if len(totals) else 0)

@@ -1,17 +1,19 @@
 """Process-stable 64-bit hashes of tokens and n-grams, for metric states that merge.
 
-Dense ids (:class:`~rewardhub.metrics.ngrams.NgramCorpus`) are only meaningful inside one
-corpus; a state folded chunk by chunk, or built on another machine, needs ids that mean the same
-thing everywhere. Tokens are hashed with pandas' seeded SipHash (the same value in every process,
-unlike Python's salted ``hash``), and an n-gram of order ``k`` is a polynomial in its tokens'
-hashes modulo 2**64, so order ``k`` costs one vectorised pass over order ``k - 1``. Two different
+Ids numbered per corpus are only meaningful inside one corpus; a state folded chunk by chunk, or
+built on another machine, needs ids that mean the same thing everywhere. Tokens are hashed with
+BLAKE2b (the same value in every process, unlike Python's salted ``hash``), and an n-gram of
+order ``k`` is a polynomial in its tokens' hashes modulo 2**64, so order ``k`` costs one
+vectorised pass over order ``k - 1``. Two different
 n-grams share a hash with probability about 2**-64: among 10**8 distinct n-grams, the chance of
 any collision at all is below 3e-4.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from hashlib import blake2b
 
 from rewardhub.lazy import np
 
@@ -20,14 +22,22 @@ _BASE = 0x9E3779B97F4A7C15  # the multiplier of the n-gram hash (a numpy uint64 
 
 
 def token_hashes(tokens: Sequence[str]) -> np.ndarray:
-    """The uint64 hash of each token; equal tokens get equal hashes in every process."""
-    import pandas as pd  # on use: a run without metrics never imports pandas
-
-    if not len(tokens):
+    """The uint64 hash of each token (the first 8 bytes of its UTF-8 BLAKE2b digest, little
+    endian); equal tokens get equal hashes in every process. Each distinct token is hashed
+    once: one pass numbers every token by its first occurrence (a dict), then the distinct
+    ones are hashed and spread by those numbers. No pandas: its SipHash over an object array is
+    no quicker and importing it costs start-up (``benchmarks/README_diversity.md``)."""
+    count = len(tokens)
+    if not count:
         return np.zeros(0, dtype=np.uint64)
-    # categorize=False hashes every token directly: the same values, 2.9x less CPU on real text
-    # (0.18 s vs 0.52 s for the 1.4M alpaca_eval tokens) than factorizing them first.
-    return pd.util.hash_array(np.asarray(tokens, dtype=object), categorize=False)
+    first: dict[str, int] = {}
+    numbers = np.fromiter(map(first.setdefault, tokens, itertools.count()), dtype=np.int64, count=count)
+    table = np.empty(count, dtype=np.uint64)
+    table[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = [
+        int.from_bytes(blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        for token in first
+    ]
+    return table[numbers]
 
 
 def ngram_hashes(token_lists: Sequence[Sequence[str]], k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,7 @@ class LengthStatistics(NgramMetric):
     def state(self) -> LengthState:
         return LengthState(self)
 
+
 class LengthState(MetricState):
     """Responses per token length, and the token and sentence totals."""
 
@@ -72,9 +73,11 @@ class LengthState(MetricState):
         self.sentences = 0
 
     def add(self, samples: Responses, pass_: int = 0) -> None:
-        token_lists = self.metric.token_lists(samples)
-        self.lengths.update(len(tokens) for tokens in token_lists)
-        self.tokens += sum(len(tokens) for tokens in token_lists)
+        if not len(samples):
+            return
+        counts = self.metric.hashed(samples).lengths.tolist()  # the n-gram metrics' chunk: tokenized once
+        self.lengths.update(counts)
+        self.tokens += sum(counts)
         self.sentences += sum(len(sentences(text)) for text in response_texts(samples))
 
     def merge(self, other: MetricState) -> None:

@@ -12,6 +12,7 @@ No responses at all: every value is 0.0.
 State: seq-rep shares ``distinct_avg``'s integer table; exact duplicates need the set of
 the responses' 64-bit text hashes (8 bytes per distinct response: the one part of this state
 that grows with the run; two different texts collide with probability about 2**-64).
+Tested in ``tests/test_metrics_repetition.py`` and ``tests/test_ngram_states_oracle.py``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from collections.abc import Sequence
 from rewardhub.lazy import np
 from rewardhub.metrics.base import NgramMetric
 from rewardhub.metrics.distinct import PerResponseState, distinct_per_response
-from rewardhub.metrics.hashed import HashCounts, HashedChunk, unique_sorted
-from rewardhub.metrics.ngrams import NgramCorpus, as_orders
+from rewardhub.metrics.hash_sets import HashSet
+from rewardhub.metrics.hashed import HashedChunk
+from rewardhub.metrics.ngrams import as_orders
 
 REPETITION_ORDERS = (2, 3, 4)
 
 
-def seq_rep(corpus: NgramCorpus, k: int) -> np.ndarray:
+def seq_rep(chunk: HashedChunk, k: int) -> np.ndarray:
     """Each response's seq-rep-k, ``1 - unique / total`` n-grams (0.0 with no n-grams)."""
-    return np.where(corpus.totals(k) > 0, 1.0 - distinct_per_response(corpus, k), 0.0)
+    return np.where(chunk.totals(k) > 0, 1.0 - distinct_per_response(chunk, k), 0.0)
 
 
 def duplicate_share(texts: Sequence[str]) -> float:
@@ -59,12 +61,12 @@ class RepetitionState(PerResponseState):
 
     def __init__(self, metric: Repetition):
         super().__init__(metric, "seq_rep")
-        self.texts = HashCounts()
+        self.texts = HashSet()
         self.responses = 0
 
     def fold(self, chunk: HashedChunk, pass_: int) -> None:
         super().fold(chunk, pass_)
-        self.texts.add(unique_sorted(chunk.text_hashes))
+        self.texts.update(chunk.text_hashes)
         self.responses += chunk.size
 
     def merge(self, other: RepetitionState) -> None:
@@ -74,6 +76,5 @@ class RepetitionState(PerResponseState):
 
     def result(self) -> dict[str, float]:
         values = super().result()
-        self.texts.compact()
         values["duplicate_share"] = 1.0 - len(self.texts) / self.responses if self.responses else 0.0
         return values

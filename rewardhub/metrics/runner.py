@@ -3,7 +3,11 @@
 :class:`MetricsAccumulator` is what ``eval`` (local or Ray) and :func:`compute_metrics` drive:
 
 - the whole set: one mergeable state per metric (:mod:`rewardhub.host.state`), fed chunk by
-  chunk, once per pass the metric needs (self-BLEU: two); states of other workers ``merge``;
+  chunk, once per pass the metric needs (self-BLEU: two); states of other workers ``merge``.
+  A chunk is folded in pieces of about :data:`~rewardhub.metrics.pieces.PIECE_CHARS`
+  characters, each by every state in turn (so the n-gram states share one hashed piece and its
+  size is bounded); the n-gram metrics of one tokenizer share one set of n-gram tables
+  (:func:`~rewardhub.metrics.ngram_tables.share_tables`), folded and merged once;
 - ``by_group``: each group, once complete, is computed on its own and its values folded into
   exact running means (:class:`ExactSum`: the same bits in any order, so a distributed run
   gives what a local one gives); no group's samples are kept after it is folded;
@@ -19,7 +23,8 @@
 
 Third-party metrics that only implement ``compute(samples)`` run through
 :class:`~rewardhub.host.state.CollectingState`, which keeps their samples (O(rows)).
-Tested in ``tests/test_metrics_runner.py`` and ``tests/test_metric_states.py``.
+Tested in ``tests/test_metrics_runner.py``, ``tests/test_metric_states.py`` and
+``tests/test_ngram_states_oracle.py`` (shared tables, pickled and merged as Ray does).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from rewardhub.host.kinds import MetricUndefined
 from rewardhub.host.progress import Listener, Progress, listening
 from rewardhub.host.registry import Registry
 from rewardhub.host.state import MetricState
+from rewardhub.metrics.ngram_tables import share_tables
+from rewardhub.metrics.pieces import PIECE_CHARS, pieces, release_free_memory
 from rewardhub.text.tokenizers import TOKEN_CACHE_SIZE
 from rewardhub.types import Sample
 
@@ -143,6 +150,8 @@ class MetricsAccumulator:
                 self.states[c.key] = c.reward.state()
             except Exception as exc:
                 self._fail(c.key, exc)
+        #: n-gram tables shared by the states of one tokenizer (see :func:`share_tables`)
+        self.shared_tables = share_tables(list(self.states.values()))
         self.group_means: dict[str, dict[str, ExactSum]] = {c.key: {} for c in self.components}
         self.group_failures: dict[str, tuple[int, str]] = {}
         #: Metric key -> (groups where it was undefined, the first reason).
@@ -156,24 +165,30 @@ class MetricsAccumulator:
         return max((s.passes for s in self.states.values()), default=1)
 
     def add(self, samples: Sequence[Sample], pass_: int = 0, progress: Progress | None = None) -> None:
-        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it.
-        ``progress`` hears ``("metric NAME", 0, None)`` as each metric starts on the chunk, and
+        """Fold one chunk of the whole set into pass ``pass_`` of every state that has it, piece
+        by piece (:data:`PIECE_CHARS`; any cut gives the same values, by the states' contract).
+        ``progress`` hears ``("metric NAME", 0, None)`` as each metric starts on a piece, and
         what that metric reports itself (an embedding metric embeds here)."""
         self._whole = None  # a running result (a trainer asking after each step) is recomputed
-        for key, state in list(self.states.items()):
-            if pass_ < state.passes:
-                listener = _metric_listener(progress, key)
-                try:
-                    if listener is None:
-                        state.add(samples, pass_)
-                        continue
-                    listener(0, None)  # names the metric at work
-                    with listening(listener):
-                        state.add(samples, pass_)
-                except Exception as exc:  # one broken metric never takes the others down
-                    self._fail(key, exc)
+        for piece in pieces(samples, PIECE_CHARS):
+            for tables in self.shared_tables:
+                tables.next_piece()
+            for key, state in list(self.states.items()):
+                if pass_ < state.passes:
+                    listener = _metric_listener(progress, key)
+                    try:
+                        if listener is None:
+                            state.add(piece, pass_)
+                            continue
+                        listener(0, None)  # names the metric at work
+                        with listening(listener):
+                            state.add(piece, pass_)
+                    except Exception as exc:  # one broken metric never takes the others down
+                        self._fail(key, exc)
+        release_free_memory()
 
     def start_pass(self, pass_: int) -> None:
+        release_free_memory()
         for key, state in list(self.states.items()):
             if pass_ < state.passes:
                 try:
@@ -209,6 +224,8 @@ class MetricsAccumulator:
         for key, reason in other.undefined.items():
             self.undefined.setdefault(key, reason)
             self.states.pop(key, None)
+        for tables in self.shared_tables:
+            tables.next_piece()
         for key, state in list(self.states.items()):
             if key not in other.states:  # a later pass ships only the states that have it
                 continue
@@ -259,6 +276,7 @@ class MetricsAccumulator:
         from a metric that reports its own (:func:`rewardhub.host.progress.report`)."""
         if self._whole is not None:
             return
+        release_free_memory()
         self._whole = {}
         states = list(self.states.items())
         for done, (key, state) in enumerate(states):

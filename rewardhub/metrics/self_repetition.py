@@ -45,13 +45,13 @@ PAIR_BASE = 0xBF58476D1CE4E5B9  # the multiplier of the (n-gram, response) pair 
 def distinct_ngrams_per_response(texts: list[str], n: int, tokenize: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """``(hashes, responses)``: each response's distinct n-grams of order ``n`` (tokens of
     ``tokenize``: whitespace for ``auto``), one row per (n-gram, response) pair."""
-    import pandas as pd  # on use: a run without metrics never imports pandas
-
     split = str.split if tokenize in WHITESPACE_SPLITS else get_tokenizer(tokenize)
     hashes, responses = ngram_hashes([split(text) for text in texts], n)
     with np.errstate(over="ignore"):  # one 64-bit key per (n-gram, response) pair, as n-grams are hashed
         pairs = hashes * np.uint64(PAIR_BASE) + responses.astype(np.uint64)
-    first = ~pd.Series(pairs).duplicated().to_numpy()  # a hash table: O(n)
+    order = np.argsort(pairs, kind="stable")  # (pandas' hash table cost 70 MB of imports in every run)
+    pairs = pairs[order]
+    first = np.sort(order[np.r_[True, pairs[1:] != pairs[:-1]]]) if len(pairs) else order  # each pair's first
     return hashes[first], responses[first]
 
 

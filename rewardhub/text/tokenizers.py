@@ -130,6 +130,14 @@ class CachedTokenizer:
             self._memo.put(text, tokens, self._sizeof(text, tokens))
         return tokens
 
+    def tokens_unremembered(self, text: str) -> list[str]:
+        """The tokens of ``text``, from the memo when they are there, else split without being
+        remembered: for a caller that keeps what it derives from them itself (the n-gram
+        metrics keep 8-byte token hashes, :mod:`rewardhub.metrics.hashed`), so its texts do not
+        push the run's other texts out of the memo nor hold their tokens twice."""
+        tokens = self._memo.get(text)
+        return list(tokens) if tokens is not None else self.split(text)
+
     def __call__(self, text: str) -> list[str]:
         return list(self._tokens(text))
 
