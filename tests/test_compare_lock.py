@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from tests.conftest import EVALDATA, SERVE_TESTING_PLUGIN
 
@@ -28,7 +27,6 @@ def test_two_runs_on_one_raw_file_share_one_scoring(tmp_path, fake_distribution)
     compare = [sys.executable, "-m", "rewardhub", "compare", str(data), str(data), "--config", str(config), "--json"]
     report = [sys.executable, "-m", "rewardhub", "report", str(data), "--config", str(config), "-o", "page.html"]
     runs = [start(compare, tmp_path, env), start(compare, tmp_path, env), start(report, tmp_path, env)]
-    began = time.monotonic()
     outputs = [run.communicate(timeout=600) for run in runs]
     for run, (_, err) in zip(runs, outputs):
         assert run.returncode == 0, err
@@ -40,4 +38,3 @@ def test_two_runs_on_one_raw_file_share_one_scoring(tmp_path, fake_distribution)
     assert messages.count("scored by another rewardhub run") == 2
     assert json.loads(outputs[0][0]) == json.loads(outputs[1][0])
     assert (tmp_path / "page.html").is_file()
-    assert time.monotonic() - began < 4 * 3  # the sleepy reward ran once, not once per run
