@@ -203,13 +203,13 @@ def test_by_generator_on_the_alpaca_eval_files(realdata, tmp_path):
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_the_readme_python_snippet_runs(realdata):
+def test_the_docs_python_snippet_runs(realdata):
     import re
 
     from tests.conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    snippet = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "from rewardhub.compare" in b)
+    page = (ROOT / "docs" / "compare.md").read_text()
+    snippet = next(b for b in re.findall(r"```python\n(.*?)```", page, flags=re.S) if "from rewardhub.compare" in b)
     result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "distinct_2" in result.stdout and "True" in result.stdout

@@ -31,99 +31,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from rewardhub_judge.cache import AnswerCache
 from rewardhub_judge.limits import Budget, TokenBucket
+from rewardhub_judge.wire import (
+    Answer,
+    Failure,
+    Stats,
+    error_reason,
+    estimated_tokens,
+    message_text,
+    retry_after_seconds,
+    tries_text,
+    worst_case_tokens,
+)
 
 T = TypeVar("T")
 STRUCTURED = ("auto", "json_schema", "json_object", "none")
 BUDGET_SPENT = "judge: token budget spent"
 MALFORMED = "judge: malformed response"
-#: Tokens a chat message costs beyond its text (role markers), in the worst-case estimate.
-MESSAGE_OVERHEAD = 16
-
-
-@dataclass
-class Answer:
-    """An endpoint's answer: the reply's text, why it stopped, an explicit refusal, the tokens."""
-
-    content: str
-    finish_reason: str | None = None
-    refusal: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    usage_reported: bool = True
-    cached: bool = False
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def to_cache(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("cached")
-        return out
-
-    @classmethod
-    def from_cache(cls, data: dict[str, Any]) -> Answer | None:
-        try:
-            return cls(
-                content=str(data["content"]),
-                finish_reason=data.get("finish_reason"),
-                refusal=data.get("refusal"),
-                prompt_tokens=int(data.get("prompt_tokens") or 0),
-                completion_tokens=int(data.get("completion_tokens") or 0),
-                usage_reported=bool(data.get("usage_reported", True)),
-                cached=True,
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
-
-
-@dataclass
-class Failure:
-    """A request that gave no answer: a stable ``reason`` and what happened, in ``detail``."""
-
-    reason: str
-    detail: str = ""
-
-
-class Stats:
-    """What one client did: requests sent (retries included), answers, tokens, cache use."""
-
-    FIELDS = (
-        "requests",
-        "answers",
-        "retries",
-        "failed",
-        "rate_limited",
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "usage_missing",
-        "cache_hits",
-        "cache_misses",
-        "budget_refused",
-    )
-
-    def __init__(self) -> None:
-        for name in self.FIELDS:
-            setattr(self, name, 0)
-        self.waited_s = 0.0
-
-    def as_dict(self) -> dict[str, int | float]:
-        out: dict[str, int | float] = {name: getattr(self, name) for name in self.FIELDS}
-        out["waited_s"] = round(self.waited_s, 3)
-        return out
-
-
 class JudgeClient:
     """Chat completions from ``base_url`` (``http://host:8000`` or ``.../v1``) for ``model``.
 
@@ -334,7 +265,7 @@ class JudgeClient:
             except asyncio.TimeoutError:
                 self._settle_tokens(estimate, 0)
                 if last_reason and tries:
-                    return Failure(f"{last_reason} after {_tries(tries)}", self._scrub(detail))
+                    return Failure(f"{last_reason} after {tries_text(tries)}", self._scrub(detail))
                 return Failure(f"judge: no answer within {self.timeout:g}s", self._scrub(detail))
             except httpx.TransportError as exc:
                 self._settle_tokens(estimate, 0)
@@ -347,7 +278,7 @@ class JudgeClient:
                     self._settle_tokens(estimate, result.tokens if isinstance(result, Answer) else 0)
                     return result
                 self._settle_tokens(estimate, 0)
-                detail = f"HTTP {status}: {_reason(response)}"
+                detail = f"HTTP {status}: {error_reason(response)}"
                 if status in (400, 422) and "response_format" in body and self.structured == "auto":
                     self.structured_now = "none"  # the endpoint does not take it: plain text from now on
                     tries -= 1
@@ -355,19 +286,19 @@ class JudgeClient:
                 if status != 429 and status < 500:
                     return Failure(f"judge: HTTP {status}", self._scrub(detail))
                 last_reason = f"judge: HTTP {status}"
-                retry_after = _retry_after(response.headers.get("retry-after"))
+                retry_after = retry_after_seconds(response.headers.get("retry-after"))
                 if status == 429:
                     self.stats.rate_limited += 1
                     if retry_after is not None:
                         self._paused_until = max(self._paused_until, time.monotonic() + retry_after)
             if tries > self.retries:
-                return Failure(f"{last_reason} after {_tries(tries)}", self._scrub(detail))
+                return Failure(f"{last_reason} after {tries_text(tries)}", self._scrub(detail))
             bound = min(self.max_backoff, self.backoff * 2 ** (tries - 1))
             delay = bound / 2 + random.uniform(0, bound / 2)
             if retry_after is not None:
                 delay = max(delay, retry_after)
             if time.monotonic() + delay >= deadline:  # no time for another try
-                return Failure(f"{last_reason} after {_tries(tries)}", self._scrub(detail))
+                return Failure(f"{last_reason} after {tries_text(tries)}", self._scrub(detail))
             self.stats.retries += 1
             await asyncio.sleep(delay)
 
@@ -417,7 +348,7 @@ class JudgeClient:
             usage_reported = isinstance(usage, dict) and usage.get("prompt_tokens") is not None
             usage = usage if isinstance(usage, dict) else {}
             return Answer(
-                content=_text(content),
+                content=message_text(content),
                 finish_reason=choice.get("finish_reason"),
                 refusal=message.get("refusal") if isinstance(message.get("refusal"), str) else None,
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
@@ -432,59 +363,3 @@ class JudgeClient:
         if self._key and self._key in text:
             text = text.replace(self._key, "[api key]")
         return text
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    raise TypeError("content is neither text nor a list of parts")
-
-
-def _tries(n: int) -> str:
-    return f"{n} {'try' if n == 1 else 'tries'}"
-
-
-def worst_case_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
-    """Most tokens a request can cost: every prompt byte a token, the role markers, all of
-    ``max_tokens`` (what the budget reserves)."""
-    return sum(len(m["content"].encode("utf-8")) + MESSAGE_OVERHEAD for m in messages) + MESSAGE_OVERHEAD + max_tokens
-
-
-def estimated_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
-    """A likely cost (four bytes a token, plus ``max_tokens``): what ``tokens_per_minute``
-    takes before the endpoint reports the real one."""
-    return sum(len(m["content"].encode("utf-8")) // 4 + MESSAGE_OVERHEAD for m in messages) + max_tokens
-
-
-def _reason(response: Any) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return (response.text or response.reason_phrase or "")[:200]
-    if isinstance(data, dict):
-        error = data.get("error", data.get("message", data.get("detail", data)))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        return str(error)[:200]
-    return str(data)[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds: a number, or an HTTP date (RFC 9110)."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())

@@ -26,9 +26,9 @@ import rewardhub
 from rewardhub.rewards import lacking_fields
 from rewardhub_judge._version import __version__
 from rewardhub_judge.base import JudgeReward
-from rewardhub_judge.client import Answer
 from rewardhub_judge.rubrics import resolve, text_of
 from rewardhub_judge.verdicts import REFUSED, Verdict, read_winner, refused
+from rewardhub_judge.wire import Answer
 
 BASELINE_FIELD = "baseline"
 NO_BASELINE = "judge: no baseline answer (meta.baseline)"

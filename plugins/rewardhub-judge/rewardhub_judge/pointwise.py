@@ -33,9 +33,9 @@ import rewardhub
 from rewardhub.rewards import has_field, lacking_fields
 from rewardhub_judge._version import __version__
 from rewardhub_judge.base import JudgeReward
-from rewardhub_judge.client import Answer
 from rewardhub_judge.rubrics import resolve, text_of
 from rewardhub_judge.verdicts import REFUSED, Verdict, read_score, refused
+from rewardhub_judge.wire import Answer
 
 AGGREGATES = ("mean", "median", "majority")
 NO_REFERENCE = "judge: no reference"

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 from rewardhub_judge import LLMJudge
-from rewardhub_judge.client import worst_case_tokens
 from rewardhub_judge.rubrics import resolve
+from rewardhub_judge.wire import worst_case_tokens
 
 from rewardhub import Sample
 

@@ -119,8 +119,8 @@ def test_cascade_sends_only_the_rules_leftovers_to_the_model(smollm_endpoint, tm
 
 
 def test_the_budget_holds_with_real_token_counts(smollm_endpoint, tmp_path):
-    from rewardhub_judge.client import worst_case_tokens
     from rewardhub_judge.rubrics import resolve
+    from rewardhub_judge.wire import worst_case_tokens
 
     samples = [Sample(a, prompt=q) for q, a in QUESTIONS]
     worst = max(

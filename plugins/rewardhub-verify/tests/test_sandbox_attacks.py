@@ -1,114 +1,36 @@
 """Hostile code in the code_tests sandbox, each attack run for real: a sample that forges
 another run's results or its own, one that leaves the process cap through cgroup.procs, one
 that reads host files, writes outside its directory, connects to host Unix sockets (path and
-abstract) or runs as host root, one that fills the disk file by file; then the machine without
-user namespaces (what it says, what it records, what still holds) and a caller that is not root."""
+abstract) or runs as host root, one that fills the disk file by file. Without user namespaces
+and as a caller that is not root: ``test_sandbox_fallback.py``."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import pytest
-from rewardhub_verify import CodeTests
-from rewardhub_verify.code import sandbox as sandbox_module
-from rewardhub_verify.code.sandbox import NAMESPACES_ENV, LocalSandbox
+from sandbox_support import (
+    ADD_TESTS,
+    code_tests,
+    fenced,
+    forger_and_victim,
+    needs_namespaces,
+)
 
 from rewardhub import Sample
-from rewardhub.io import sidecar_path
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the local sandbox needs Linux")
 
-LIMITS = {"timeout": 10, "cpu_seconds": 10, "memory_mb": 512, "processes": 16, "file_size_mb": 4}
-ADD_TESTS = "assert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(-1, 1) == 0\n"
-PLUGIN = Path(__file__).resolve().parents[1]
-
-
-def fenced(code: str) -> str:
-    return f"```python\n{code}\n```"
-
-
-def needs_namespaces() -> LocalSandbox:
-    sandbox = LocalSandbox()
-    if not sandbox.use_namespaces:
-        pytest.skip(f"no user namespaces here ({sandbox.without_namespaces}): docs/sandbox.md says what remains")
-    return sandbox
-
-
-def code_tests(namespaces: bool | None = None, workers: int = 1, **limits) -> CodeTests:
-    """The reward with the test limits and a sandbox (warning about missing namespaces muted)."""
-    reward = CodeTests(workers=workers, **{**LIMITS, **limits})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reward._sandbox = LocalSandbox(reward.limits, namespaces=namespaces)
-    return reward
-
-
-@pytest.fixture
-def world_dir():
-    """A directory any user may read, write and connect in (so only the sandbox keeps the code out)."""
-    path = Path(tempfile.mkdtemp(prefix="rewardhub-attack-"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # --- 1. results: another run's, and its own -------------------------------------------------
-
-#: The victim: a wrong ``add`` that marks its working directory (so the forger can find it,
-#: and nothing but it) and takes its time, so the forger runs beside it.
-VICTIM = "import time\nopen('victim-{marker}', 'w').close()\ntime.sleep(1.5)\ndef add(a, b):\n    return a - b\n"
-#: For four seconds: rewrites the victim's results where it can find them (main's layout,
-#: /tmp/rewardhub-sandbox-*/results.jsonl, replaced atomically so the victim's own writes go
-#: to a dead file) and writes forged lines into every descriptor of the victim's processes.
-#: It touches nothing but processes and directories that carry the victim's marker.
-FORGER = """
-import glob, json, os, time
-fake = "".join(json.dumps({{"test": i, "passed": True, "error": None}}) + "\\n" for i in range(10))
-fake += json.dumps({{"done": True}}) + "\\n"
-def marked(directory):
-    return os.path.exists(os.path.join(directory, "victim-{marker}"))
-end = time.time() + 4
-while time.time() < end:
-    for results in glob.glob("/tmp/rewardhub-sandbox-*/results.jsonl"):
-        if marked(os.path.dirname(results)):
-            try:
-                with open(results + ".forged", "w") as f:
-                    f.write(fake)
-                os.replace(results + ".forged", results)
-            except OSError:
-                pass
-    for proc in glob.glob("/proc/[0-9]*"):
-        try:
-            if not marked(os.readlink(proc + "/cwd")):
-                continue
-            descriptors = os.listdir(proc + "/fd")
-        except OSError:
-            continue
-        for fd in descriptors:
-            try:
-                with open(f"{{proc}}/fd/{{fd}}", "a") as f:
-                    f.write(fake)
-            except OSError:
-                pass
-    time.sleep(0.005)
-"""
-
-
-def forger_and_victim() -> tuple[str, str]:
-    marker = uuid.uuid4().hex[:12]
-    return fenced(FORGER.format(marker=marker)), fenced(VICTIM.format(marker=marker))
-
 
 def test_a_sample_cannot_rewrite_another_runs_results():
     reward = code_tests(workers=2)
@@ -375,144 +297,3 @@ OWN_NAMESPACE = libc.unshare(0x10000000 | 0x00020000) == 0  # CLONE_NEWUSER | CL
     assert crashed.value == 0.0 and "No space left on device" in crashed.info["reason"], crashed.info
     assert mounted.value == 1.0, mounted.info
     assert reward.sandbox.isolation["disk"] == "tmpfs /tmp of 8 MiB"
-
-
-# --- 5. without user namespaces, and as a user that is not root --------------------------------
-
-
-def test_without_namespaces_it_says_so_once_and_records_it(monkeypatch):
-    monkeypatch.setenv(NAMESPACES_ENV, "0")
-    monkeypatch.setattr(sandbox_module, "_warned", set())
-    with pytest.warns(UserWarning, match="without namespaces") as caught:
-        reward = CodeTests(**LIMITS)
-        (result,) = reward.score([Sample(fenced("def add(a, b):\n    return a + b"), reference=ADD_TESTS)])
-        CodeTests(**LIMITS).score([Sample(fenced("def add(a, b):\n    return a + b"), reference=ADD_TESTS)])
-    assert len([w for w in caught if "without namespaces" in str(w.message)]) == 1
-    isolation = result.info["isolation"]
-    assert result.value == 1.0
-    assert isolation["namespaces"] is False and isolation["reason"] == f"switched off by {NAMESPACES_ENV}=0"
-    assert isolation["network"] == "host" and isolation["disk"].startswith("no total cap")
-    assert reward.provenance == {"sandbox": isolation}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("switch", ["0", None], ids=["no-namespaces", "auto"])
-def test_the_cli_warns_once_and_the_sidecar_records_the_isolation(tmp_path, monkeypatch, switch):
-    rows = [
-        {"prompt": str(i), "response": fenced("def add(a, b):\n    return a + b"), "reference": ADD_TESTS}
-        for i in range(3)
-    ]
-    data = tmp_path / "code.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    out = tmp_path / "scored.jsonl"
-    monkeypatch.delenv(NAMESPACES_ENV, raising=False)
-    if switch is not None:
-        monkeypatch.setenv(NAMESPACES_ENV, switch)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "rewardhub", "eval", str(data), "--rewards", "code_tests", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    sidecar = json.loads(sidecar_path(out).read_text())
-    (component,) = [c for c in sidecar["config"]["rewards"] if c["name"] == "code_tests"]
-    isolation = component["resolved"]["sandbox"]
-    warned = result.stderr.count("the sandbox runs without namespaces")
-    if switch == "0":
-        assert isolation["namespaces"] is False and isolation["reason"] == f"switched off by {NAMESPACES_ENV}=0"
-        assert warned == 1, result.stderr
-    else:
-        assert isolation["namespaces"] is sandbox_module.namespaces_available()[0]
-        assert warned == (0 if isolation["namespaces"] else 1), result.stderr
-
-
-SYSTEM_PYTHON = "/usr/bin/python3"
-#: Runs [code, tests] pairs from stdin at the same time, each in a LocalSandbox, loading the
-#: sandbox's modules by path (the package's __init__ imports rewardhub, which the system
-#: Python lacks); prints the isolation and each run's outcome as JSON.
-AS_ANOTHER_USER = """
-import json, sys, types
-from concurrent.futures import ThreadPoolExecutor
-plugin, namespaces = sys.argv[1], {"auto": None, "off": False}[sys.argv[2]]
-for name, sub in (("rewardhub_verify", ""), ("rewardhub_verify.code", "/code")):
-    module = types.ModuleType(name)
-    module.__path__ = [plugin + "/rewardhub_verify" + sub]
-    sys.modules[name] = module
-from rewardhub_verify.code.extract import parse_tests
-from rewardhub_verify.code.sandbox import Limits, LocalSandbox
-sandbox = LocalSandbox(Limits(wall_seconds=20, processes=16), namespaces=namespaces)
-pairs = json.load(sys.stdin)
-with ThreadPoolExecutor(len(pairs)) as pool:
-    runs = list(pool.map(lambda pair: sandbox.run_tests(pair[0], parse_tests(pair[1])), pairs))
-print(json.dumps({"isolation": sandbox.isolation, "runs": [[r.passed, r.reason] for r in runs]}))
-"""
-
-
-def as_another_user(directory: Path, pairs: list[tuple[str, str]], namespaces: str = "auto") -> dict:
-    """What :data:`AS_ANOTHER_USER` prints, run as uid 65534 with the system Python."""
-    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path(SYSTEM_PYTHON).exists():
-        pytest.skip("needs root, setpriv and a system Python to run as another user")
-    driver = directory / "driver.py"
-    driver.write_text(AS_ANOTHER_USER)
-    driver.chmod(0o644)
-    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SYSTEM_PYTHON, "-I", str(driver)]
-    result = subprocess.run(
-        [*command, str(PLUGIN), namespaces],
-        input=json.dumps(pairs),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=directory,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.splitlines()[-1])
-
-
-def unfenced(text: str) -> str:
-    return text.split("\n", 1)[1].rsplit("```", 1)[0]
-
-
-def test_a_caller_that_is_not_root_gets_the_same_isolation(world_dir):
-    """The typical host: an unprivileged user with user namespaces."""
-    secret = world_dir / "secret.txt"
-    secret.write_text("readable by every user of the host")
-    secret.chmod(0o644)
-    code = f"""
-import os
-try:
-    SEEN = open({str(secret)!r}).read()
-except OSError:
-    SEEN = None
-forked = 0
-for _ in range(40):
-    try:
-        if os.fork() == 0:
-            import time
-            time.sleep(30)
-            os._exit(0)
-        forked += 1
-    except OSError:
-        break
-def add(a, b):
-    return a + b
-"""
-    tests = "import os\nassert add(1, 2) == 3\nassert SEEN is None\nassert os.getuid() == 1000\nassert forked < 16\n"
-    report = as_another_user(world_dir, [(code, tests)])
-    if not report["isolation"]["namespaces"]:
-        pytest.skip(f"no user namespaces for an unprivileged user here: {report['isolation']['reason']}")
-    assert report["runs"] == [[[True] * 4, None]], report
-    assert report["isolation"]["user"].startswith("uid 1000 in its own user namespace, uid 65534 outside")
-
-
-def test_without_namespaces_runs_of_a_user_that_is_not_root_stay_apart(world_dir):
-    """No namespaces, an unprivileged caller: the forger runs as the same user as its victim,
-    yet finds neither a results file nor a descriptor of the victim's it may write to."""
-    forger, victim = forger_and_victim()
-    report = as_another_user(world_dir, [(unfenced(forger), ADD_TESTS), (unfenced(victim), ADD_TESTS)], "off")
-    assert report["isolation"]["namespaces"] is False
-    (forger_passed, _), (victim_passed, victim_reason) = report["runs"]
-    assert victim_passed == [False, False, False] and victim_reason is None, report
-    assert forger_passed == [False, False, False], report
