@@ -268,7 +268,7 @@ def coverage(seeds: int, out: list[str]) -> None:
 def header(args: argparse.Namespace) -> list[str]:
     parts = ["timings"]
     parts += [f"null with {args.null} replicates"] if args.null else ["no null table (`--null` not given)"]
-    parts += [f"coverage with {args.coverage} seeds"] if args.coverage else ["no coverage table (`--coverage` not given)"]
+    parts += [f"coverage with {args.coverage} seeds"] if args.coverage else ["no coverage table"]
     return [
         "# `rewardhub compare`: jackknife time and interval coverage",
         "",
