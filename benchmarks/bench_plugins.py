@@ -44,7 +44,7 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model here is local; never reach for a hub
 
-from page import machine_line, provenance
+from page import commit, machine_line, provenance
 from plugin_cases import PLUGINS, REALDATA, SIZES, Case, build_cases, duplicate_share
 
 import rewardhub
@@ -202,6 +202,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     global clock
     args = parse_args(argv)
+    commit()  # the code that runs: read before the run, written on the page after it
     clock = CLOCKS[args.clock]
     if args.threads == 1:  # tokenizers' own thread pool would make CPU time count spinning threads
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

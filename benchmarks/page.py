@@ -8,6 +8,7 @@ page says which run of which code produced every figure on it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -17,8 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def commit() -> str:
-    """``git rev-parse --short HEAD``, marked when the tree has uncommitted changes."""
+    """``git rev-parse --short HEAD``, marked when the tree has uncommitted changes; read once
+    (call it at the start of a run: the code that runs is the code at that moment)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT).stdout
     return (head.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty.strip() else "")
