@@ -190,9 +190,8 @@ def null_rates(data: Path, replicates: int, out: list[str]) -> None:
         "",
         "Both sides drawn from one process: for each prompt, 4 answers drawn from the seven models' answers to "
         "it, 2 to each side at random (paired), or 1 answer per prompt and different prompts per side "
-        f"(unpaired). {replicates} replicates per row; the share whose 95% interval excludes 0 (5% expected; "
-        "the percentile bootstrap used before gave 20 to 45% at 3 to 10 prompts). `-`: no interval (self-BLEU "
-        "needs 2 responses in every leave-out set).",
+        f"(unpaired). {replicates} replicates per row; the share whose 95% interval excludes 0 (5% expected). "
+        "`-`: no interval (self-BLEU needs 2 responses in every leave-out set).",
         "",
         "| layout | units | " + " | ".join(NULL_KEYS) + " |",
         "|---|---|" + "---|" * len(NULL_KEYS),
@@ -259,7 +258,7 @@ def coverage(seeds: int, out: list[str]) -> None:
         "A rare event of this synthetic text shows in `seq_rep_4`: random Zipf text almost never repeats a "
         "4-gram inside one answer, so most answers' seq_rep_4 is exactly 0 and the statistic is a binomial near "
         "p = 0, where no interval built from the spread of the data covers well. Real model output is far from "
-        "that regime (alpaca_eval: seq_rep_4 of 0.03 to 0.07).",
+        "that regime (its answers repeat 4-grams inside one answer; not measured by this script).",
         "",
     ]
     print("\n".join(out[-len(covered) - 1 :]), flush=True)
