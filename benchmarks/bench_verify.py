@@ -99,7 +99,7 @@ def bench_math(n: int, workers: int, repeats: int) -> list[list[str]]:
     return [_cells(*row) for row in rows]
 
 
-def bench_code(n: int, workers: int, repeats: int) -> list[list[str]]:
+def bench_code(n: int, workers: int, repeats: int) -> tuple[list[list[str]], str]:
     from rewardhub_verify import CodeTests
 
     kinds = list(CODE)
@@ -110,10 +110,11 @@ def bench_code(n: int, workers: int, repeats: int) -> list[list[str]]:
         got = []
         seconds = best_of(repeats, lambda got=got, reward=reward: got.append(reward.score(samples)))
         mean = sum(s.value for s in got[-1]) / n
-        setting = f"{count} sandbox{'es' if count > 1 else ''} at a time, isolation {reward.sandbox.isolation}"
+        setting = f"{count} sandbox{'es' if count > 1 else ''} at a time"
         rows.append(_cells("`code_tests`", setting, count, f"{n} (mean value {mean:.2f})", seconds, n))
         print(f"code_tests {count} workers: {seconds:.2f} s = {n / seconds:,.1f} samples/s", flush=True)
-    return rows
+    isolation = ", ".join(f"{k}: {v}" for k, v in reward.sandbox.isolation.items())
+    return rows, isolation
 
 
 def _cells(reward: str, setting: str, processes: int, samples: str, seconds: float, n: int) -> list[str]:
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     mode += f"{args.math_samples} math pairs, {args.code_samples} code samples, best of {args.repeats}"
     out = ["# Verifiable rewards: throughput", "", *provenance("bench_verify.py", mode, argv)]
     rows = bench_math(args.math_samples, args.workers, args.repeats)
-    rows += bench_code(args.code_samples, args.workers, args.repeats)
+    code_rows, isolation = bench_code(args.code_samples, args.workers, args.repeats)
+    rows += code_rows
     out += [
         "Wall time, best of the repeats. Like for like: each reward runs with 1 worker process (the same "
         "number of processes as math-verify called directly) and with "
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "`math_accuracy`'s workers are started before the clock (a trainer starts them once); every pair has "
         "a fresh reference, so the workers' per-reference cache does not flatter the figure. `code_tests` "
-        "starts one sandboxed Python per sample.",
+        f"starts one sandboxed Python per sample; the isolation this machine gave: {isolation}.",
         "",
         machine_line(),
     ]
