@@ -6,7 +6,8 @@ eval ...``: wall time includes start-up) whose peak RSS is read from ``wait4``:
 1. rows/s and peak RSS at 10k, 100k (and, with ``--sizes``, more) rows built from the
    alpaca_eval answers with distinct ids, with the cheap rewards ``entropy,repetition_penalty``
    and every built-in metric;
-2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty`` and no metric: this tree,
+2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty`` and no metric (``--metrics
+   none``; ``eval`` runs every installed metric by default): this tree,
    and with ``--before COMMIT`` the same command on that commit's code (exported to a temp
    folder), ``--repeat`` runs each after a warm-up, interleaved, best and median reported;
 3. ``--ray``: the seven alpaca_eval files with ``entropy,diversity_bonus`` and every built-in
@@ -129,18 +130,20 @@ def main() -> None:
     ]
     alpaca = work / "alpaca.jsonl"
     alpaca.write_text("".join(json.dumps(r) + "\n" for r in source))
-    runs = [("this tree", ROOT)]  # (--rewards alone runs no metric, here and in earlier commits)
+    # ``--metrics none`` here: ``eval`` now runs every installed metric by default; the earlier
+    # commits this is compared with (f792e12, b3804b1) ran none when given ``--rewards`` alone
+    runs = [("this tree", ROOT, ["--metrics", "none"])]
     if args.before:
         old = work / "before"
         old.mkdir()
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        runs.insert(0, (f"commit {args.before}", old))
-    outputs, times = {}, {name: [] for name, _ in runs}
+        runs.insert(0, (f"commit {args.before}", old, []))
+    outputs, times = {}, {name: [] for name, _, _ in runs}
     for attempt in range(args.repeat + 1):  # interleaved, so both trees see the same load; run 0 warms up
-        for name, path in runs:
+        for name, path, no_metrics in runs:
             out_file = work / f"alpaca-{name.replace(' ', '-')}.jsonl"
-            wall, rss, cpu = run_eval([str(alpaca), *cheap, "-o", str(out_file)], tree=path)
+            wall, rss, cpu = run_eval([str(alpaca), *cheap, *no_metrics, "-o", str(out_file)], tree=path)
             if attempt:
                 times[name].append((cpu, wall, rss))
             outputs[name] = [json.loads(line)["rewards"] for line in out_file.read_text().splitlines()]
