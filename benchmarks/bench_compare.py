@@ -26,12 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from page import machine_line, provenance
 
 from rewardhub.compare import jackknife
 from rewardhub.compare.corpus import SideCorpus, add_metric
@@ -120,7 +119,7 @@ def timings(data: Path, out: list[str]) -> None:
         units = int(unit_of.max()) + 1
         for name, kind in METRICS.items():
             (sw, sc), (jw, jc), groups, (fw, _) = time_metric(texts, unit_of, units, kind())
-            naive = f"{groups:,} x {fw:.2f} s = {groups * fw:,.0f} s"
+            naive = f"extrapolated: {groups:,} x {fw:.2f} s = {groups * fw:,.0f} s"
             out.append(
                 f"| {name} | {layout} | {groups:,} | {sw:.2f} s / {sc:.2f} s | {jw:.2f} s / {jc:.2f} s | {naive} |"
             )
@@ -191,9 +190,8 @@ def null_rates(data: Path, replicates: int, out: list[str]) -> None:
         "",
         "Both sides drawn from one process: for each prompt, 4 answers drawn from the seven models' answers to "
         "it, 2 to each side at random (paired), or 1 answer per prompt and different prompts per side "
-        f"(unpaired). {replicates} replicates per row; the share whose 95% interval excludes 0 (5% expected; "
-        "the percentile bootstrap used before gave 20 to 45% at 3 to 10 prompts). `-`: no interval (self-BLEU "
-        "needs 2 responses in every leave-out set).",
+        f"(unpaired). {replicates} replicates per row; the share whose 95% interval excludes 0 (5% expected). "
+        "`-`: no interval (self-BLEU needs 2 responses in every leave-out set).",
         "",
         "| layout | units | " + " | ".join(NULL_KEYS) + " |",
         "|---|---|" + "---|" * len(NULL_KEYS),
@@ -260,21 +258,20 @@ def coverage(seeds: int, out: list[str]) -> None:
         "A rare event of this synthetic text shows in `seq_rep_4`: random Zipf text almost never repeats a "
         "4-gram inside one answer, so most answers' seq_rep_4 is exactly 0 and the statistic is a binomial near "
         "p = 0, where no interval built from the spread of the data covers well. Real model output is far from "
-        "that regime (alpaca_eval: seq_rep_4 of 0.03 to 0.07).",
+        "that regime (its answers repeat 4-grams inside one answer; not measured by this script).",
         "",
     ]
     print("\n".join(out[-len(covered) - 1 :]), flush=True)
 
 
-def header(argv: list[str]) -> list[str]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    command = " ".join(["python", "benchmarks/bench_compare.py", *argv])
+def header(args: argparse.Namespace) -> list[str]:
+    parts = ["timings"]
+    parts += [f"null with {args.null} replicates"] if args.null else ["no null table (`--null` not given)"]
+    parts += [f"coverage with {args.coverage} seeds"] if args.coverage else ["no coverage table"]
     return [
         "# `rewardhub compare`: jackknife time and interval coverage",
         "",
-        f"Written by `{command}` at commit `{commit.stdout.strip() or 'unknown'}`"
-        f"{' (with uncommitted changes)' if dirty else ''}, in one run, on {os.cpu_count()} CPU cores. "
+        *provenance("bench_compare.py", ", ".join(parts)),
         "Intervals are Student's t on a jackknife standard error (`docs/compare.md`, "
         "`rewardhub/compare/jackknife.py`).",
         "",
@@ -288,12 +285,13 @@ def main() -> None:
     parser.add_argument("--null", type=int, default=0, metavar="REPLICATES")
     parser.add_argument("--page", type=Path, default=PAGE, help="Where to write the page.")
     args = parser.parse_args()
-    out = header(sys.argv[1:])
+    out = header(args)
     timings(args.data, out)
     if args.null:
         null_rates(args.data, args.null, out)
     if args.coverage:
         coverage(args.coverage, out)
+    out += ["", machine_line()]
     args.page.write_text("\n".join(out).rstrip() + "\n")
     print(f"wrote {args.page}")
 

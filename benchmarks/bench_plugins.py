@@ -20,6 +20,7 @@ the process's CPU time with one torch thread by default (``--clock cpu --threads
 done, which other processes on a shared machine cannot inflate the way they inflate wall time.
 On a GPU they read wall time (the results are copied back, so the device is synchronised).
 
+It writes ``benchmarks/README_plugins.md`` from that one run (command, commit, mode, machine).
 ``--quick`` finishes in about two minutes on 2 CPU cores; ``--device cuda`` runs on a GPU with
 every ``--dtypes`` x ``--batch-sizes`` combination.
 
@@ -43,12 +44,14 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every model here is local; never reach for a hub
 
+from page import commit, machine_line, provenance
 from plugin_cases import PLUGINS, REALDATA, SIZES, Case, build_cases, duplicate_share
 
 import rewardhub
 from rewardhub import Sample, Scorer
 
 TARGET_OVERHEAD = 5.0
+PAGE = Path(__file__).with_name("README_plugins.md")
 #: What timings read: wall time, or this process's CPU time (``--clock``).
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = time.perf_counter
@@ -183,6 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clock", choices=sorted(CLOCKS), help="cpu or wall time (default: cpu on CPU, wall on CUDA)")
     parser.add_argument("--threads", type=int, help="torch threads (default: 1 with --clock cpu, else torch's own)")
     parser.add_argument("--json", type=Path, help="also write the measured rows here")
+    parser.add_argument("--page", type=Path, default=PAGE, help="where to write the page")
     args = parser.parse_args(argv)
     gpu = args.device.startswith("cuda")
     args.batch_sizes = [int(b) for b in (args.batch_sizes or ("32,128,512" if gpu else "32")).split(",")]
@@ -198,6 +202,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     global clock
     args = parse_args(argv)
+    commit()  # the code that runs: read before the run, written on the page after it
     clock = CLOCKS[args.clock]
     if args.threads == 1:  # tokenizers' own thread pool would make CPU time count spinning threads
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -224,11 +229,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     for c in cases:
         if c.note:
             print(f"note: {c.label}: {c.note}")
-    print(f"\n{args.clock} clock; total wall time {time.perf_counter() - start:.0f} s")
+    total = time.perf_counter() - start
+    print(f"\n{args.clock} clock; total wall time {total:.0f} s")
+    write_page(args, argv, overhead, dedup, [f"{c.label}: {c.note}" for c in cases if c.note], total)
     if args.json:
         rows = {"overhead": overhead, "dedup": dedup, "args": vars(args)}
         args.json.write_text(json.dumps(rows, default=str, indent=2))
     return 0
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: dict[str, str]) -> list[str]:
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(_fmt(r[k]) for k in columns) + " |" for r in rows]
+
+
+def write_page(args: argparse.Namespace, argv: Sequence[str] | None, overhead: list[dict[str, Any]],
+               dedup: list[dict[str, Any]], notes: list[str], total: float) -> None:  # fmt: skip
+    size = "quick" if args.quick else "full"
+    clock_name = "CPU time of this process" if args.clock == "cpu" else "wall time"
+    mode = (
+        f"`{'--quick' if args.quick else 'full'}` sizes, device {args.device}, batch sizes "
+        f"{','.join(map(str, args.batch_sizes))}, dtypes {','.join(args.dtypes)}, "
+        f"best of at least {args.repeats} runs, {clock_name}, torch threads {args.threads or 'default'}; "
+        f"{total:.0f} s wall in all"
+    )
+    neural = [r for r in overhead if "profanity" not in r["case"]]
+    worst = max((r["bookkeeping_pct"] for r in neural), default=None)
+    out = [
+        "# Model-plugin throughput: engine vs bare model, and scoring duplicates once",
+        "",
+        *provenance("bench_plugins.py", mode, None if argv is None else list(argv)),
+        "Each plugin on real text (alpaca_eval answers from `../shared/realdata`; Texygen image captions for "
+        "CLIP), through `rewardhub.Scorer` and through the same loaded model called directly with the same batch "
+        f"size, alternating, best of the runs. Sizes: {SIZES[size]}. Cases: `toxicity` with the profanity SVM "
+        "and with a tiny BERT classifier (full runs add all-MiniLM-L6-v2's encoder with a fresh 2-label head), "
+        "`semantic_redundancy` with the packaged all-MiniLM-L6-v2, `clip_similarity` with a randomly "
+        "initialised CLIP (small in `--quick`, ViT-B-32 in full runs).",
+        "",
+        "- **A/B overhead**: engine time over direct time, minus 1. At these sizes it swings with timing noise "
+        "in both directions.",
+        "- **Engine share**: within the engine's own runs, time outside the reward's `score` calls over time "
+        "inside them (median over runs): both parts come from the same run, so model-timing noise cancels.",
+        "- **Dedup**: a GRPO-like batch (prompts x completions, a share of exact repeats) scored by the engine "
+        "(each distinct sample once) against the same engine with the reward's `inputs` extended by the unique "
+        "`id` (nothing shared, the same work per sample). `semantic_redundancy` is group-aware and not deduped.",
+        "",
+        f"## Engine vs direct model, same batch size (target: engine overhead < {TARGET_OVERHEAD:g}%)",
+        "",
+        *markdown_table(overhead, OVERHEAD_COLUMNS),
+        "",
+        "## Scoring duplicates once on a GRPO-like batch",
+        "",
+        *markdown_table(dedup, DEDUP_COLUMNS),
+        "",
+    ]
+    if worst is not None:
+        out.append(f"Largest engine share over the neural models in this run: {worst:.2f}%.")
+    for row in dedup:
+        ideal = 1 / (1 - row["duplicates_pct"] / 100)
+        out.append(f"- {row['case']}: {row['speedup']:.2f}x against the ideal {ideal:.2f}x for its duplicates.")
+    out += [f"- note: {note}" for note in notes]
+    out += ["", machine_line()]
+    args.page.write_text("\n".join(out) + "\n")
+    print(f"wrote {args.page}")
 
 
 def _torch_threads(threads: int | None) -> int:

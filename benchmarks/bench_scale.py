@@ -6,12 +6,16 @@ eval ...``: wall time includes start-up) whose peak RSS is read from ``wait4``:
 1. rows/s and peak RSS at 10k, 100k (and, with ``--sizes``, more) rows built from the
    alpaca_eval answers with distinct ids, with the cheap rewards ``entropy,repetition_penalty``
    and every built-in metric;
-2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty`` and no metric: this tree,
+2. the 5,635 alpaca_eval answers with ``entropy,repetition_penalty`` and no metric (``--metrics
+   none``; ``eval`` runs every installed metric by default): this tree,
    and with ``--before COMMIT`` the same command on that commit's code (exported to a temp
    folder), ``--repeat`` runs each after a warm-up, interleaved, best and median reported;
 3. ``--ray``: the seven alpaca_eval files with ``entropy,diversity_bonus`` and every built-in
    metric ``--by-group``, local against Ray (a local cluster with ``--ray-actors 2``), and
    whether the outputs are the same bytes.
+
+It writes ``benchmarks/README_scale.md`` from that one run (command, commit, mode and machine state
+at its top and bottom).
 
     python benchmarks/bench_scale.py --sizes 10000,100000 --before f792e12 --ray
 """
@@ -28,8 +32,11 @@ import time
 from pathlib import Path
 from statistics import median
 
+from page import machine_line, provenance
+
 ROOT = Path(__file__).resolve().parent.parent
 ALPACA = ROOT.parent / "shared" / "realdata" / "alpaca_eval"
+PAGE = Path(__file__).with_name("README_scale.md")
 BUILTIN = "distinct,distinct_avg,ngram_entropy,repetition,self_bleu"
 
 
@@ -71,74 +78,113 @@ def main() -> None:
     parser.add_argument("--before", help="a commit to measure the 5,635-row run on, for comparison")
     parser.add_argument("--ray", action="store_true")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each tree for the 5,635-row figures")
+    parser.add_argument("--page", type=Path, default=PAGE, help="where to write the page")
     args = parser.parse_args()
     if not ALPACA.is_dir():
         raise SystemExit(f"needs {ALPACA}")
     source = answers()
     work = Path(tempfile.mkdtemp(prefix="rh-scale-"))
     cheap = ["--rewards", "entropy,repetition_penalty"]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    mode = f"sizes {', '.join(f'{n:,}' for n in sizes) or 'none'}; {args.repeat} runs per tree on the 5,635 answers"
+    mode += f"; against commit {args.before}" if args.before else "; no `--before` comparison"
+    mode += "; local against Ray" if args.ray else "; no `--ray` section"
+    out = ["# Scale: memory, throughput, local against Ray", "", *provenance("bench_scale.py", mode)]
+    out += [
+        "Every `rewardhub eval` below runs in a fresh process (`python -m rewardhub eval ... --quiet --json`), "
+        "start-up and plugin discovery included; its peak RSS is read from `wait4`, its CPU time is user + "
+        "system of that process (the figure a busy shared machine inflates least).",
+        "",
+    ]
 
-    print("## rows/s and peak RSS, entropy,repetition_penalty + every built-in metric")
-    for size in [int(s) for s in args.sizes.split(",") if s]:
+    if sizes:
+        out += [
+            "## 1. Rows/s and peak RSS by size",
+            "",
+            "Rows built from the 5,635 alpaca_eval answers with distinct ids (`instruction`, `output`; the "
+            "answers repeat, so n-gram tables stop growing after 5,635 rows), `--rewards "
+            f"entropy,repetition_penalty --metrics {BUILTIN}`:",
+            "",
+            "| rows | input | wall | CPU | rows per CPU-second | peak RSS |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+    for size in sizes:
         data = work / f"rows{size}.jsonl"
         build_input(data, size, source)
         wall, rss, cpu = run_eval([str(data), *cheap, "--metrics", BUILTIN, "-o", str(work / "out.jsonl")])
         mib = data.stat().st_size / 2**20
-        print(
-            f"{size:>9,} rows ({mib:,.0f} MiB): wall {wall:7.1f} s ({size / wall:6,.0f} rows/s), "
-            f"CPU {cpu:7.1f} s ({size / cpu:6,.0f} rows/CPU-s), peak RSS {rss:6,.0f} MiB",
-            flush=True,
-        )
+        out.append(f"| {size:,} | {mib:,.0f} MiB | {wall:,.1f} s | {cpu:,.1f} s | {size / cpu:,.0f} | {rss:,.0f} MiB |")
+        print(out[-1], flush=True)
         data.unlink()
 
-    print(f"\n## the 5,635 alpaca_eval answers, entropy,repetition_penalty, no metrics ({args.repeat} runs each)")
+    n = len(source)
+    out += [
+        "",
+        f"## 2. The {n:,} alpaca_eval answers, `--rewards entropy,repetition_penalty`, no metric",
+        "",
+        f"After a warm-up run of each tree (bytecode written and reused, as after `pip install`), {args.repeat} "
+        "fresh-process runs of each, alternating, so every tree sees the same load.",
+        "",
+        "| code | CPU best | CPU median | wall best | wall median | rows/s (wall median) | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     alpaca = work / "alpaca.jsonl"
     alpaca.write_text("".join(json.dumps(r) + "\n" for r in source))
-    runs = [("this tree", ROOT)]  # (--rewards alone runs no metric, here and in earlier commits)
+    # ``--metrics none`` here: ``eval`` now runs every installed metric by default; the earlier
+    # commits this is compared with (f792e12, b3804b1) ran none when given ``--rewards`` alone
+    runs = [("this tree", ROOT, ["--metrics", "none"])]
     if args.before:
         old = work / "before"
         old.mkdir()
         archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        runs.insert(0, (f"commit {args.before}", old))
-    outputs, times = {}, {name: [] for name, _ in runs}
+        runs.insert(0, (f"commit {args.before}", old, []))
+    outputs, times = {}, {name: [] for name, _, _ in runs}
     for attempt in range(args.repeat + 1):  # interleaved, so both trees see the same load; run 0 warms up
-        for name, path in runs:
-            out = work / f"alpaca-{name.replace(' ', '-')}.jsonl"
-            wall, rss, cpu = run_eval([str(alpaca), *cheap, "-o", str(out)], tree=path)
+        for name, path, no_metrics in runs:
+            out_file = work / f"alpaca-{name.replace(' ', '-')}.jsonl"
+            wall, rss, cpu = run_eval([str(alpaca), *cheap, *no_metrics, "-o", str(out_file)], tree=path)
             if attempt:
                 times[name].append((cpu, wall, rss))
-            outputs[name] = [json.loads(line)["rewards"] for line in out.read_text().splitlines()]
-    n = len(source)
+            outputs[name] = [json.loads(line)["rewards"] for line in out_file.read_text().splitlines()]
     for name, measured in times.items():
         cpus, walls, rss = sorted(m[0] for m in measured), sorted(m[1] for m in measured), max(m[2] for m in measured)
-        print(
-            f"{name:>16}: CPU best {cpus[0]:5.2f} s ({n / cpus[0]:5,.0f} rows/CPU-s), median {median(cpus):5.2f} s "
-            f"({n / median(cpus):5,.0f}); wall best {walls[0]:5.2f} s ({n / walls[0]:5,.0f} rows/s), median "
-            f"{median(walls):5.2f} s ({n / median(walls):5,.0f} rows/s); peak RSS {rss:4,.0f} MiB",
-            flush=True,
+        out.append(
+            f"| {name} | {cpus[0]:.2f} s | {median(cpus):.2f} s | {walls[0]:.2f} s | {median(walls):.2f} s | "
+            f"{n / median(walls):,.0f} | {rss:,.0f} MiB |"
         )
+        print(out[-1], flush=True)
     if len(outputs) == 2:
         old_rows, new_rows = outputs.values()
         pairs = [(a[k], b[k]) for a, b in zip(old_rows, new_rows, strict=True) for k in a]
         same_missing = all((x is None) == (y is None) for x, y in pairs)
         worst = max((abs(x - y) for x, y in pairs if x is not None and y is not None), default=0.0)
-        print(f"same reward values: largest difference {worst:.1e}, same missing values: {same_missing}")
+        out += ["", f"Same reward values: largest difference {worst:.1e}, same missing values: {same_missing}."]
 
     if args.ray:
-        print("\n## seven alpaca_eval files, entropy,diversity_bonus + every built-in metric --by-group")
+        out += [
+            "",
+            "## 3. Local against Ray, seven alpaca_eval files",
+            "",
+            f"`--rewards entropy,diversity_bonus --metrics {BUILTIN} --by-group`, a local Ray cluster started by "
+            "the command. Driver figures: the Ray workers' CPU and memory are not in them.",
+            "",
+            "| backend | wall | driver CPU | driver peak RSS |",
+            "|---|---:|---:|---:|",
+        ]
         files = [str(p) for p in sorted(ALPACA.glob("*.jsonl"))]
         common = ["--rewards", "entropy,diversity_bonus", "--metrics", BUILTIN, "--by-group"]
         results = {}
         for backend in ("local", "ray"):
-            out = work / f"{backend}.jsonl"
-            wall, rss, cpu = run_eval([*files, *common, "--backend", backend, "-o", str(out)])
-            results[backend] = out.read_bytes()
-            print(
-                f"{backend:>6}: wall {wall:6.1f} s, driver CPU {cpu:6.1f} s, driver peak RSS {rss:6,.0f} MiB",
-                flush=True,
-            )
-        print(f"same bytes: {results['local'] == results['ray']}")
+            out_file = work / f"{backend}.jsonl"
+            wall, rss, cpu = run_eval([*files, *common, "--backend", backend, "-o", str(out_file)])
+            results[backend] = out_file.read_bytes()
+            out.append(f"| {backend} | {wall:,.1f} s | {cpu:,.1f} s | {rss:,.0f} MiB |")
+            print(out[-1], flush=True)
+        out += ["", f"Same output bytes: **{results['local'] == results['ray']}**."]
+    out += ["", machine_line()]
+    args.page.write_text("\n".join(out) + "\n")
+    print(f"wrote {args.page}")
 
 
 if __name__ == "__main__":
