@@ -2,7 +2,7 @@
 
 Every metric module (and the plugins' model modules) is imported at start-up, to register
 what it provides, but a run without metrics never touches numpy, and importing it costs a
-noticeable share of a short ``eval`` (measured in ``benchmarks/README_scale.md``). ``np`` here
+noticeable share of a short ``eval`` (start-up in ``benchmarks/README_startup.md``). ``np`` here
 imports numpy on its first attribute read (thread safe: Python's
 import lock) and remembers each attribute it forwards, so later reads are plain lookups.
 Type checkers see numpy itself. Tested in ``tests/test_cli_subprocess.py``.
