@@ -91,16 +91,23 @@ def test_a_position_biased_judge_gives_ties_not_wins(fake_endpoint, tmp_path):
 def test_llama3_against_its_simpo_version_judged_by_the_local_model(smollm_endpoint, tmp_path):
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata/alpaca_eval is not present")
-    sides = []
-    for name in ("Meta-Llama-3-8B-Instruct", "Llama-3-Instruct-8B-SimPO"):
-        lines = (REALDATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:PROMPTS]
-        sides.append(write(tmp_path / f"{name}.jsonl", [json.loads(line) for line in lines]))
+    names = ("Meta-Llama-3-8B-Instruct", "Llama-3-Instruct-8B-SimPO")
+    rows = [[json.loads(line) for line in (REALDATA / f"{n}.jsonl").read_text(encoding="utf-8").splitlines()]
+            for n in names]
+    # the 50 shared prompts whose two answers are shortest: a CPU judge reads every token of both
+    by_prompt = [{row["instruction"]: row for row in side} for side in rows]
+    def size(prompt: str) -> int:
+        return len(prompt) + sum(len(side[prompt]["output"]) for side in by_prompt)
+
+    shared = sorted(set(by_prompt[0]) & set(by_prompt[1]), key=size)
+    chosen = shared[:PROMPTS]
+    sides = [write(tmp_path / f"{n}.jsonl", [side[p] for p in chosen]) for n, side in zip(names, by_prompt)]
     judge = tmp_path / "judge.yaml"
     args = {
         "base_url": smollm_endpoint.url,
         "model": smollm_endpoint.model,
         "max_tokens": 48,
-        "max_concurrency": 4,
+        "max_concurrency": 8,
         "timeout": 600,
         "cache": str(tmp_path / "cache.sqlite3"),
     }
