@@ -62,10 +62,13 @@ _ASCII_TOKEN = sys.getsizeof("x")  # an ASCII str's header, terminator and one c
 
 
 def text_kind(text: str) -> int:
-    """Bytes per character of ``text`` in CPython's compact form (1, 2 or 4), in O(1)."""
+    """Bytes per character of ``text`` in CPython's compact form (1, 2 or 4), from its widest
+    character (one C-speed pass; ``sys.getsizeof`` would also count a UTF-8 copy CPython may
+    have cached on the string, as it does once a C library such as re2 has read it)."""
     if text.isascii():
         return 1
-    return max(1, (sys.getsizeof(text) - _STR_HEADER) // (len(text) + 1))
+    widest = ord(max(text))
+    return 1 if widest < 0x100 else 2 if widest < 0x10000 else 4
 
 
 def token_bytes(text: str, tokens: tuple[str, ...]) -> int:

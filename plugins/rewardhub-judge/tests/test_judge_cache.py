@@ -148,7 +148,8 @@ def test_a_resumed_eval_asks_nothing_twice(fake_endpoint, tmp_path):
             }
         )
     )
-    command = ["rewardhub", "eval", str(data), "--config", str(config), "-o", str(out), "--chunk-size", "6", "-q"]
+    command = [sys.executable, "-m", "rewardhub", "eval", str(data), "--config", str(config), "-o", str(out)]
+    command += ["--chunk-size", "6", "-q"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     mark = fake_endpoint.mark()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 from rewardhub_judge import LLMJudge, PairwiseJudge
+
+REWARDHUB = [sys.executable, "-m", "rewardhub"]  # this interpreter's, activated or not
 
 KEY_ENV = "REWARDHUB_JUDGE_TEST_KEY"
 KEY = "sk-rewardhub-TEST-KEY-" + uuid.uuid4().hex  # recognisable, and in no file before the test
@@ -57,7 +60,7 @@ def test_the_key_is_sent_and_never_written(fake_endpoint, tmp_path):
         for extra in ([], ["--json"]):
             out = tmp_path / f"{mode}{len(extra)}.jsonl"
             run = subprocess.run(
-                ["rewardhub", "eval", str(data), "--config", str(config), "-o", str(out), *extra],
+                [*REWARDHUB, "eval", str(data), "--config", str(config), "-o", str(out), *extra],
                 env=env, capture_output=True, text=True, timeout=300,
             )  # fmt: skip
             assert run.returncode == 0, run.stderr
@@ -74,14 +77,14 @@ def test_the_key_is_sent_and_never_written(fake_endpoint, tmp_path):
         other.write_text(data.read_text().replace(" a ", " b "))
         for extra in ([], ["--json"]):
             run = subprocess.run(
-                ["rewardhub", "compare", str(data), str(other), "--rewards", "none", "--metrics", "none",
+                [*REWARDHUB, "compare", str(data), str(other), "--rewards", "none", "--metrics", "none",
                  "--judge", str(judge), "--work-dir", str(tmp_path / "work"), *extra],
                 env=env, capture_output=True, text=True, timeout=300,
             )  # fmt: skip
             assert run.returncode == 0, run.stderr
             outputs += [run.stdout, run.stderr]
         report = subprocess.run(
-            ["rewardhub", "report", "--compare", str(data), str(other), "--rewards", "none", "--metrics", "none",
+            [*REWARDHUB, "report", "--compare", str(data), str(other), "--rewards", "none", "--metrics", "none",
              "--judge", str(judge), "--work-dir", str(tmp_path / "work"), "-o", str(tmp_path / f"report-{mode}.html")],
             env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
